@@ -1,0 +1,84 @@
+"""Cycles: plan one, move it through its phases, read them."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ActorDep, AppDep, ExpectedVersion, MinPosition, StoreDep
+from api.errors import ApiError, ErrorResponse
+from api.schemas import WriteResult
+from domain.values import Cadence, Phase
+from projections.cycles import get_cycle, list_cycles
+
+router = APIRouter(prefix="/cycles", tags=["cycles"])
+
+ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 412, 422)}
+
+
+class PlanCycle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    start_date: date
+    end_date: date
+    cadence: Cadence
+
+
+class AdvancePhase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phase: Phase = Field(description="the next phase")
+
+
+class CycleOut(BaseModel):
+    id: UUID
+    name: str
+    start_date: date
+    end_date: date
+    cadence: Cadence
+    phase: Phase
+    version: int
+
+
+class CycleList(BaseModel):
+    cycles: list[CycleOut]
+
+
+@router.post("", status_code=201, response_model=WriteResult, responses=ERRORS)
+def plan_cycle(body: PlanCycle, actor: ActorDep, app: AppDep) -> WriteResult:
+    written = app.plan_cycle(
+        actor,
+        name=body.name,
+        start_date=body.start_date,
+        end_date=body.end_date,
+        cadence=body.cadence.value,
+    )
+    return WriteResult.of(written)
+
+
+@router.post("/{cycle_id}/phase", response_model=WriteResult, responses=ERRORS)
+def advance_phase(
+    cycle_id: UUID,
+    body: AdvancePhase,
+    actor: ActorDep,
+    app: AppDep,
+    expected_version: ExpectedVersion,
+) -> WriteResult:
+    written = app.advance_cycle_phase(actor, cycle_id, body.phase.value, expected_version)
+    return WriteResult.of(written)
+
+
+@router.get("", response_model=CycleList, responses=ERRORS, dependencies=[MinPosition])
+def read_cycles(actor: ActorDep, store: StoreDep) -> CycleList:
+    rows = list_cycles(store, actor.organization_id)
+    return CycleList(cycles=[CycleOut.model_validate(row) for row in rows])
+
+
+@router.get("/{cycle_id}", response_model=CycleOut, responses=ERRORS, dependencies=[MinPosition])
+def read_cycle(cycle_id: UUID, actor: ActorDep, store: StoreDep) -> CycleOut:
+    row = get_cycle(store, actor.organization_id, str(cycle_id))
+    if row is None:
+        raise ApiError(404, f"cycle {cycle_id} not found")
+    return CycleOut.model_validate(row)

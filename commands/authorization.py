@@ -1,0 +1,92 @@
+"""Who may do what (SPEC §7 "who may"), as rules of the write side.
+
+Every ``require_*`` raises ``PermissionDenied`` or returns. Visibility is
+checked first and answers ``NotFound``: a caller who may not see a private
+objective must not learn that it exists. Cross-organization access never
+reaches here: loading answers ``NotFound`` already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from commands.actor import Actor
+from domain.errors import NotFound, PermissionDenied
+from domain.objective import Objective
+from domain.values import Level, TokenRole, Visibility
+
+
+def require_admin(actor: Actor, what: str) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied(f"only an admin may {what}")
+
+
+def require_issue_feed(actor: Actor) -> None:
+    if actor.role not in (TokenRole.ADMIN, TokenRole.INTEGRATION):
+        raise PermissionDenied("only an admin or an integration token may submit issue events")
+
+
+def is_editor(actor: Actor, objective: Objective, managers: Collection[str]) -> bool:
+    """Editors: admins, the owner user, and managers of the owner team."""
+    return (
+        actor.is_admin
+        or (objective.owner_user_id is not None and actor.user_id == objective.owner_user_id)
+        or actor.user_id in managers
+    )
+
+
+def is_contributor(actor: Actor, objective: Objective) -> bool:
+    """Assignees and participants of any of its key results."""
+    return any(
+        actor.user_id == kr.assignee_id or actor.user_id in kr.participant_ids
+        for kr in objective.key_results.values()
+    )
+
+
+def may_see(actor: Actor, objective: Objective, managers: Collection[str]) -> bool:
+    """Private: editors, plus the people who work on its key results."""
+    if objective.visibility == Visibility.PUBLIC:
+        return True
+    return is_editor(actor, objective, managers) or is_contributor(actor, objective)
+
+
+def require_visible(actor: Actor, objective: Objective, managers: Collection[str]) -> None:
+    if not may_see(actor, objective, managers):
+        raise NotFound(f"objective {objective.id} not found")
+
+
+def require_editor(actor: Actor, objective: Objective, managers: Collection[str]) -> None:
+    require_visible(actor, objective, managers)
+    if not is_editor(actor, objective, managers):
+        raise PermissionDenied(
+            "only an admin, the owner or a manager of the owner team may change this objective"
+        )
+
+
+def require_key_result_worker(
+    actor: Actor, objective: Objective, key_result_id: str, managers: Collection[str]
+) -> None:
+    """Check-ins and issue links: editors, the KR's assignee and participants."""
+    require_visible(actor, objective, managers)
+    if is_editor(actor, objective, managers):
+        return
+    kr = objective.key_result(key_result_id)
+    if actor.user_id == kr.assignee_id or actor.user_id in kr.participant_ids:
+        return
+    raise PermissionDenied(
+        "only editors, the key result's assignee or its participants may do this"
+    )
+
+
+def require_may_draft(
+    actor: Actor, level: str, owner_user_id: str | None, managers: Collection[str]
+) -> None:
+    """Organization: admin; team: admin or owner team manager; individual: owner or admin."""
+    if actor.is_admin:
+        return
+    if level == Level.ORGANIZATION:
+        raise PermissionDenied("only an admin may draft an organization objective")
+    if level == Level.TEAM and actor.user_id not in managers:
+        raise PermissionDenied("only an admin or a manager of the owner team may draft it")
+    if level == Level.INDIVIDUAL and actor.user_id != owner_user_id:
+        raise PermissionDenied("only the owner or an admin may draft an individual objective")

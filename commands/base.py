@@ -1,0 +1,154 @@
+"""The write path's common machinery: load within a tenant, change, save, retry.
+
+Optimistic concurrency: a save that loses the race raises the store's
+``IntegrityError``; we reload and run the command again, so concurrent writers
+never lose an update. A caller that named the version it expects (If-Match)
+gets ``VersionMismatch`` instead of a retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from commands.actor import Actor
+from domain.errors import NotFound, VersionMismatch
+from domain.key_result import KeyResult
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 100
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write answers: the aggregate's id and new version, and the log position."""
+
+    id: UUID
+    version: int
+    position: int
+    key_result_id: UUID | None = None
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class KeyResultAsDict(Transcoding):
+    """Snapshots of objectives hold their key results."""
+
+    type = KeyResult
+    name = "key_result"
+
+    def encode(self, obj: KeyResult) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> KeyResult:
+        return KeyResult.from_dict(data)
+
+
+class CommandsBase(Application[UUID]):
+    """Base of the OKR application: persistence, tenancy and retry in one place."""
+
+    name = "okr"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        # Called after every save: the embedded mode wakes its projections here.
+        self.saved_listeners: list[Callable[[], None]] = []
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(KeyResultAsDict())
+
+    def load(self, actor: Actor, aggregate_id: UUID, cls: type[A]) -> A:
+        """Another organization's aggregate answers exactly like a missing one."""
+        found = self.find(actor, aggregate_id, cls)
+        if found is None:
+            raise NotFound(f"{cls.__name__.lower()} {aggregate_id} not found")
+        return found
+
+    def find(self, actor: Actor, aggregate_id: UUID, cls: type[A]) -> A | None:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(aggregate, cls) or (
+            getattr(aggregate, "organization_id", None) != actor.organization_id
+        ):
+            return None
+        return aggregate
+
+    def record(self, *aggregates: Aggregate) -> int:
+        """Save and return the position (notification id) of the last new event."""
+        recordings = self.save(*aggregates)
+        for listener in self.saved_listeners:
+            listener()
+        if not recordings:
+            return self.recorder.max_notification_id() or 0
+        last = recordings[-1].notification.id
+        assert last is not None
+        return int(last)
+
+    def create(self, aggregate: Aggregate, *others: Aggregate) -> Written:
+        position = self.record(aggregate, *others)
+        return Written(id=aggregate.id, version=aggregate.version, position=position)
+
+    def retrying(self, attempt: Callable[[], T], expected_version: int | None = None) -> T:
+        """Run ``attempt`` (load, decide, save) again whenever a concurrent write won."""
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return attempt()
+            except IntegrityError:
+                if expected_version is not None:
+                    raise VersionMismatch(
+                        f"version {expected_version} was overtaken by a concurrent write"
+                    ) from None
+        raise IntegrityError(f"gave up after {MAX_ATTEMPTS} concurrent clashes")  # pragma: no cover
+
+    @staticmethod
+    def check_version(aggregate: Aggregate, expected_version: int | None) -> None:
+        if expected_version is not None and aggregate.version != expected_version:
+            raise VersionMismatch(
+                f"expected version {expected_version}, it is at version {aggregate.version}"
+            )
+
+    def change(
+        self,
+        actor: Actor,
+        aggregate_id: UUID,
+        cls: type[A],
+        command: Callable[[A], object],
+        expected_version: int | None = None,
+    ) -> Written:
+        """Run ``command`` on a fresh copy of one aggregate until it saves."""
+
+        def attempt() -> Written:
+            aggregate = self.load(actor, aggregate_id, cls)
+            self.check_version(aggregate, expected_version)
+            result = command(aggregate)
+            position = self.record(aggregate)
+            return Written(
+                id=aggregate.id,
+                version=aggregate.version,
+                position=position,
+                key_result_id=result if isinstance(result, UUID) else None,
+            )
+
+        return self.retrying(attempt, expected_version)

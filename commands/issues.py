@@ -1,0 +1,168 @@
+"""Issue events: record a tracker's status report and move the linked key results.
+
+Idempotent by ``event_id`` (the Issue aggregate remembers every one it
+applied) and ordered by ``occurred_at`` (an older report is recorded for the
+audit trail but never overwrites a newer status). The issue and every
+objective it moves are saved in one transaction, so a crash leaves either
+all of it or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from commands.actor import Actor
+from commands.authorization import require_issue_feed
+from commands.base import CommandsBase
+from domain.cycle import Cycle, PhaseAction
+from domain.errors import InvalidCommand
+from domain.issue import Issue, issue_id
+from domain.key_result import finite
+from domain.objective import Objective
+from domain.values import IssueStatus
+
+
+@dataclass(frozen=True)
+class IssueReport:
+    """A canonical issue event (SPEC §4), as the write side needs it."""
+
+    event_id: str
+    tracker: str
+    issue_key: str
+    status: str
+    occurred_at: datetime
+    raw_status: str | None = None
+    title: str | None = None
+    url: str | None = None
+    estimate: float | None = None
+
+
+@dataclass
+class IssueOutcome:
+    """What applying one report did, for the API's answer and the consumer's log."""
+
+    issue_id: UUID
+    duplicate: bool = False
+    applied: bool = False
+    moved_objectives: list[UUID] = field(default_factory=list)
+    position: int = 0
+    version: int = 0
+
+
+class IssueCommands(CommandsBase):
+    def report_issue_event(self, actor: Actor, report: IssueReport) -> IssueOutcome:
+        require_issue_feed(actor)
+        return self.apply_issue_reports(actor, [report])[0]
+
+    def apply_issue_reports(
+        self, actor: Actor, reports: Sequence[IssueReport]
+    ) -> list[IssueOutcome]:
+        """Apply a batch in order, saved with one ``save()`` (throughput for ingestion)."""
+        for report in reports:
+            _validate(report)
+
+        outcomes: list[IssueOutcome] = []
+
+        def attempt() -> None:
+            outcomes.clear()
+            issues: dict[UUID, Issue] = {}
+            objectives: dict[UUID, Objective] = {}
+            phases: dict[UUID, bool] = {}
+            for report in reports:
+                outcomes.append(self._apply_one(actor, report, issues, objectives, phases))
+            changed: list[Aggregate] = [
+                a for a in [*issues.values(), *objectives.values()] if a.pending_events
+            ]
+            position = self.record(*changed) if changed else 0
+            for outcome in outcomes:
+                outcome.position = position
+                outcome.version = issues[outcome.issue_id].version
+
+        if reports:
+            self.retrying(attempt)
+        return outcomes
+
+    def _apply_one(
+        self,
+        actor: Actor,
+        report: IssueReport,
+        issues: dict[UUID, Issue],
+        objectives: dict[UUID, Objective],
+        phases: dict[UUID, bool],
+    ) -> IssueOutcome:
+        key = issue_id(actor.organization_id, report.tracker, report.issue_key)
+        issue = issues.get(key) or self.find(actor, key, Issue)
+        if issue is None:
+            issue = Issue(
+                organization_id=actor.organization_id,
+                tracker=report.tracker,
+                issue_key=report.issue_key,
+                actor=actor.label,
+            )
+        issues[key] = issue
+        outcome = IssueOutcome(issue_id=key)
+        if issue.has_applied(report.event_id):
+            outcome.duplicate = True
+            return outcome
+        newer = issue.is_newer(report.occurred_at)
+        issue.report_status(
+            event_id=report.event_id,
+            status=report.status,
+            raw_status=report.raw_status,
+            occurred_at=report.occurred_at,
+            title=report.title,
+            url=report.url,
+            estimate=report.estimate,
+            applied=newer,
+            actor=actor.label,
+        )
+        outcome.applied = newer
+        if not newer:
+            return outcome
+        for objective_id, key_result_id in sorted(issue.links):
+            objective = objectives.get(objective_id) or self.find(actor, objective_id, Objective)
+            if objective is None or objective.archived:
+                continue
+            objectives[objective_id] = objective
+            if not self._issues_may_move(actor, objective, phases):
+                continue
+            moved = objective.apply_issue_status(
+                key_result_id,
+                tracker=report.tracker,
+                issue_key=report.issue_key,
+                status=report.status,
+                estimate=report.estimate,
+                event_id=report.event_id,
+                actor=actor.label,
+            )
+            if moved and objective_id not in outcome.moved_objectives:
+                outcome.moved_objectives.append(objective_id)
+        return outcome
+
+    def _issues_may_move(
+        self, actor: Actor, objective: Objective, phases: dict[UUID, bool]
+    ) -> bool:
+        """Issue-driven progress: tracking, and retrospective for late events."""
+        if objective.cycle_id not in phases:
+            cycle = self.find(actor, objective.cycle_id, Cycle)
+            phases[objective.cycle_id] = cycle is not None and cycle.allows(
+                PhaseAction.ISSUE_PROGRESS
+            )
+        return phases[objective.cycle_id]
+
+
+def _validate(report: IssueReport) -> None:
+    if not report.event_id or not report.tracker or not report.issue_key:
+        raise InvalidCommand("event_id, tracker and issue_key are required")
+    try:
+        IssueStatus(report.status)
+    except ValueError:
+        raise InvalidCommand(f"unknown issue status {report.status!r}") from None
+    if report.occurred_at.tzinfo is None:
+        raise InvalidCommand("occurred_at must carry a time zone")
+    finite("estimate", report.estimate, minimum=0)

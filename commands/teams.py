@@ -1,0 +1,47 @@
+"""Team commands: form teams into a hierarchy and set their members."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from commands.actor import Actor
+from commands.authorization import require_admin
+from commands.base import CommandsBase, Written
+from domain.errors import PermissionDenied
+from domain.team import Team
+
+
+class TeamCommands(CommandsBase):
+    def form_team(self, actor: Actor, *, name: str, parent_id: UUID | None) -> Written:
+        require_admin(actor, "form a team")
+        if parent_id is not None:
+            self.load(actor, parent_id, Team)
+        team = Team.form(
+            organization_id=actor.organization_id, name=name, parent_id=parent_id, actor=actor.label
+        )
+        return self.create(team)
+
+    def set_team_member(
+        self,
+        actor: Actor,
+        team_id: UUID,
+        *,
+        user_id: str,
+        role: str,
+        expected_version: int | None = None,
+    ) -> Written:
+        def command(team: Team) -> None:
+            if not (actor.is_admin or team.is_manager(actor.user_id)):
+                raise PermissionDenied("only an admin or a manager of the team may set members")
+            team.set_member(user_id, role, actor=actor.label)
+
+        return self.change(actor, team_id, Team, command, expected_version)
+
+    def team_managers(self, actor: Actor, team_id: UUID | None) -> frozenset[str]:
+        """Managers of the owner team; none when the team is gone or not set."""
+        if team_id is None:
+            return frozenset()
+        team = self.find(actor, team_id, Team)
+        if team is None:
+            return frozenset()
+        return frozenset(user for user in team.members if team.is_manager(user))

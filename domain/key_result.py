@@ -1,0 +1,189 @@
+"""The key result: an entity inside its objective, with its own id.
+
+It holds only plain values (str, float, bool, lists, dicts) so that the
+objective's snapshots serialise without custom types.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.errors import InvalidCommand
+from domain.progress import (
+    clamp,
+    issues_progress,
+    milestone_progress,
+    numeric_progress,
+    percentage_progress,
+)
+from domain.values import IssueStatus, KeyResultStatus, ProgressMode
+
+
+def issue_ref(tracker: str, issue_key: str) -> str:
+    """The key of a linked issue inside a KR (tracker slugs never contain ':')."""
+    return f"{tracker}:{issue_key}"
+
+
+@dataclass
+class KeyResult:
+    id: str
+    title: str
+    mode: str
+    weight: float = 1.0
+    start: float | None = None
+    target: float | None = None
+    current: float | None = None
+    unit: str | None = None
+    percent: float | None = None
+    milestones: list[dict[str, Any]] = field(default_factory=list)
+    issues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assignee_id: str | None = None
+    participant_ids: list[str] = field(default_factory=list)
+    status: str | None = None
+    confidence: float | None = None
+    last_check_in_at: str | None = None
+    checked_in: bool = False
+    archived: bool = False
+
+    def progress(self, aligned: float | None = None) -> float:
+        """One formula per mode (domain/progress.py); ``aligned`` comes from outside."""
+        mode = ProgressMode(self.mode)
+        if mode is ProgressMode.PERCENTAGE:
+            return percentage_progress(self.percent)
+        if mode is ProgressMode.NUMERIC:
+            return numeric_progress(self.start or 0.0, self.target, self.current)
+        if mode is ProgressMode.MILESTONE:
+            return milestone_progress([bool(m["done"]) for m in self.milestones])
+        if mode is ProgressMode.ISSUES:
+            return issues_progress(
+                (i["status"] or IssueStatus.TODO.value, i.get("estimate"))
+                for i in self.issues.values()
+            )
+        return clamp(aligned or 0.0)
+
+    def has_issue(self, tracker: str, issue_key: str) -> bool:
+        return issue_ref(tracker, issue_key) in self.issues
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KeyResult:
+        return cls(**dict(data))
+
+
+def finite(name: str, value: float | None, *, minimum: float | None = None) -> float | None:
+    """Refuse NaN, infinities and values under ``minimum`` with a clear message."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidCommand(f"{name} must be a finite number")
+    if minimum is not None and value < minimum:
+        raise InvalidCommand(f"{name} must be >= {minimum:g}")
+    return float(value)
+
+
+def validate_new(
+    *,
+    title: str,
+    mode: str,
+    weight: float | None,
+    start: float | None,
+    target: float | None,
+    unit: str | None,
+    milestones: Sequence[str] | None,
+) -> None:
+    if not title.strip():
+        raise InvalidCommand("a key result needs a title")
+    try:
+        kind = ProgressMode(mode)
+    except ValueError:
+        raise InvalidCommand(f"unknown progress mode {mode!r}") from None
+    finite("weight", weight, minimum=0)
+    finite("start", start)
+    finite("target", target)
+    if kind is ProgressMode.NUMERIC:
+        if target is not None and target == (start if start is not None else 0.0):
+            raise InvalidCommand("a numeric key result's target must differ from its start")
+    elif start is not None or target is not None or unit is not None:
+        raise InvalidCommand("start, target and unit are for numeric key results only")
+    if kind is ProgressMode.MILESTONE:
+        for name in milestones or ():
+            if not str(name).strip():
+                raise InvalidCommand("milestone titles must not be empty")
+    elif milestones:
+        raise InvalidCommand("milestones are for milestone key results only")
+
+
+def validate_check_in(
+    kr: KeyResult,
+    *,
+    percent: float | None,
+    current: float | None,
+    milestones_done: Sequence[int] | None,
+    status: str,
+    confidence: float | None,
+) -> None:
+    """A check-in carries the value its mode needs, and nothing else."""
+    try:
+        KeyResultStatus(status)
+    except ValueError:
+        raise InvalidCommand(f"unknown status {status!r}") from None
+    finite("confidence", confidence, minimum=0)
+    if confidence is not None and confidence > 1:
+        raise InvalidCommand("confidence must be between 0 and 1")
+    mode = ProgressMode(kr.mode)
+    given = {
+        "percent": percent is not None,
+        "current": current is not None,
+        "milestones_done": milestones_done is not None,
+    }
+    wanted = {
+        ProgressMode.PERCENTAGE: "percent",
+        ProgressMode.NUMERIC: "current",
+        ProgressMode.MILESTONE: "milestones_done",
+    }.get(mode)
+    extra = [name for name, present in given.items() if present and name != wanted]
+    if extra:
+        raise InvalidCommand(f"a {mode.value} key result takes no {', '.join(extra)}")
+    if wanted is not None and not given[wanted]:
+        raise InvalidCommand(f"a check-in on a {mode.value} key result needs {wanted}")
+    finite("percent", percent, minimum=0)
+    finite("current", current)
+    for index in milestones_done or ():
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise InvalidCommand("milestones_done holds milestone indices")
+        if not 0 <= index < len(kr.milestones):
+            raise InvalidCommand(
+                f"milestone index {index} is out of range (0..{len(kr.milestones) - 1})"
+                if kr.milestones
+                else "this key result has no milestones"
+            )
+
+
+def apply_check_in(
+    kr: KeyResult,
+    *,
+    percent: float | None,
+    current: float | None,
+    milestones_done: Sequence[int] | None,
+    status: str,
+    confidence: float | None,
+    at: datetime,
+) -> None:
+    if percent is not None:
+        kr.percent = float(percent)
+    if current is not None:
+        kr.current = float(current)
+    if milestones_done is not None:
+        done = set(milestones_done)
+        for index, milestone in enumerate(kr.milestones):
+            milestone["done"] = index in done
+    kr.status = status
+    kr.confidence = confidence
+    kr.checked_in = True
+    kr.last_check_in_at = at.isoformat()

@@ -1,0 +1,50 @@
+"""The ``Team`` aggregate: a node of the organization's hierarchy and its members.
+
+A team's managers may edit the team's objectives and add members; that is
+why membership is a fact on the write side and not only a read model.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidCommand
+from domain.values import TeamRole
+
+
+class Team(Aggregate):
+    @event("Formed")
+    def __init__(self, organization_id: str, name: str, parent_id: UUID | None, actor: str) -> None:
+        self.organization_id = organization_id
+        self.name = name
+        self.parent_id = parent_id
+        self.members: dict[str, TeamRole] = {}
+
+    @classmethod
+    def form(cls, *, organization_id: str, name: str, parent_id: UUID | None, actor: str) -> Team:
+        if not name.strip():
+            raise InvalidCommand("a team needs a name")
+        return cls(
+            organization_id=organization_id, name=name.strip(), parent_id=parent_id, actor=actor
+        )
+
+    def set_member(self, user_id: str, role: str, actor: str) -> None:
+        """Adding an existing member again changes their role; the same role is a no-op."""
+        if not user_id.strip():
+            raise InvalidCommand("user_id must not be empty")
+        try:
+            wanted = TeamRole(role)
+        except ValueError:
+            raise InvalidCommand(f"unknown team role {role!r}") from None
+        if self.members.get(user_id) == wanted:
+            return
+        self._member_set(user_id=user_id, role=wanted.value, actor=actor)
+
+    @event("MemberSet")
+    def _member_set(self, user_id: str, role: str, actor: str) -> None:
+        self.members[user_id] = TeamRole(role)
+
+    def is_manager(self, user_id: str) -> bool:
+        return self.members.get(user_id) == TeamRole.MANAGER

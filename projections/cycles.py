@@ -1,0 +1,77 @@
+"""Read model of cycles: one row per cycle with its dates, cadence and phase."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from domain.cycle import Cycle
+from projections.readmodel import ReadModel
+from projections.store import Row, Tx, ViewStore
+
+
+class CyclesView(ReadModel):
+    name: ClassVar[str] = "cycles"
+    ddl: ClassVar[tuple[str, ...]] = (
+        "CREATE TABLE IF NOT EXISTS okr_cycles ("
+        " id TEXT PRIMARY KEY,"
+        " organization_id TEXT NOT NULL,"
+        " name TEXT NOT NULL,"
+        " start_date TEXT NOT NULL,"
+        " end_date TEXT NOT NULL,"
+        " cadence TEXT NOT NULL,"
+        " phase TEXT NOT NULL,"
+        " version INTEGER NOT NULL,"
+        " created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS okr_cycles_org ON okr_cycles (organization_id, start_date)",
+    )
+
+    def apply(self, tx: Tx, event: Any, position: int) -> None:
+        if isinstance(event, Cycle.Planned):
+            tx.execute(
+                "INSERT INTO okr_cycles (id, organization_id, name, start_date, end_date,"
+                " cadence, phase, version, created_at, updated_at) VALUES (:id, :org, :name,"
+                " :start, :end, :cadence, 'launch', :version, :at, :at)"
+                " ON CONFLICT (id) DO NOTHING",
+                {
+                    "id": str(event.originator_id),
+                    "org": event.organization_id,
+                    "name": event.name,
+                    "start": str(event.start_date),
+                    "end": str(event.end_date),
+                    "cadence": str(event.cadence),
+                    "version": event.originator_version,
+                    "at": event.timestamp.isoformat(),
+                },
+            )
+        elif isinstance(event, Cycle.PhaseAdvanced):
+            tx.execute(
+                "UPDATE okr_cycles SET phase = :phase, version = :version, updated_at = :at"
+                " WHERE id = :id",
+                {
+                    "id": str(event.originator_id),
+                    "phase": str(event.phase),
+                    "version": event.originator_version,
+                    "at": event.timestamp.isoformat(),
+                },
+            )
+
+
+_COLUMNS = "id, organization_id, name, start_date, end_date, cadence, phase, version"
+
+
+def get_cycle(store: ViewStore, organization_id: str, cycle_id: str) -> Row | None:
+    with store.transaction(commit=False) as tx:
+        return tx.fetchone(
+            f"SELECT {_COLUMNS} FROM okr_cycles WHERE id = :id AND organization_id = :org",
+            {"id": cycle_id, "org": organization_id},
+        )
+
+
+def list_cycles(store: ViewStore, organization_id: str) -> list[Row]:
+    with store.transaction(commit=False) as tx:
+        return tx.fetchall(
+            f"SELECT {_COLUMNS} FROM okr_cycles WHERE organization_id = :org"
+            " ORDER BY start_date, name, id",
+            {"org": organization_id},
+        )

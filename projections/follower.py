@@ -1,0 +1,156 @@
+"""Follows the application's event log and feeds its events to read models.
+
+One loop serves both backends: it reads notifications in batches after the
+lowest recorded position, applies each to every read model that has not seen
+it, and commits the rows with every model's new position in one transaction.
+A crash anywhere rolls the batch back; a restart resumes from the positions.
+
+What wakes the loop differs: in the embedded (SQLite) mode the application
+signals after each save; on PostgreSQL a LISTEN on the event table's channel
+does, with a poll as a safety net in both.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+
+from projections.readmodel import ReadModel
+from projections.store import ViewStore
+
+log = logging.getLogger(__name__)
+
+
+class Follower:
+    def __init__(
+        self,
+        app: Application[Any],
+        store: ViewStore,
+        models: Sequence[ReadModel],
+        batch_size: int = 500,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.models = list(models)
+        self.batch_size = batch_size
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self.error: BaseException | None = None
+        for model in self.models:
+            model.create_tables(store)
+
+    def tracking_name(self, model: ReadModel) -> str:
+        return f"{self.app.name}:{model.name}"
+
+    def position(self, model: ReadModel) -> int:
+        return self.store.max_tracking_id(self.tracking_name(model)) or 0
+
+    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Apply everything written so far; returns how many events were read."""
+        total = 0
+        positions = {model.name: self.position(model) for model in self.models}
+        while not self._stop.is_set():
+            start = min(positions.values(), default=0)
+            notifications = self.app.recorder.select_notifications(
+                start=start, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            with self.store.transaction() as tx:
+                for notification in notifications:
+                    event = self.app.mapper.to_domain_event(notification)
+                    for model in self.models:
+                        if notification.id > positions[model.name]:
+                            model.apply(tx, event, notification.id)
+                last = notifications[-1].id
+                for model in self.models:
+                    if last > positions[model.name]:
+                        tx.track(Tracking(self.tracking_name(model), last))
+            for model in self.models:
+                positions[model.name] = max(positions[model.name], last)
+            total += len(notifications)
+            if on_batch is not None:
+                on_batch(len(notifications))
+        return total
+
+    def run(self, poll_interval: float = 1.0) -> None:
+        """Follow until stopped; a failing batch is logged and retried, never skipped."""
+        while not self._stop.is_set():
+            self.wake.clear()
+            try:
+                self.catch_up()
+            except Exception as error:  # the batch rolled back: retry after a pause
+                log.exception("read-model batch failed; retrying")
+                self.error = error
+                self._stop.wait(1.0)
+                continue
+            self.error = None
+            self.wake.wait(poll_interval)
+
+    def start(self, poll_interval: float = 1.0, listen: bool = False) -> None:
+        if listen:
+            self._listener = threading.Thread(target=self._listen, name="okr-listen", daemon=True)
+            self._listener.start()
+        self._thread = threading.Thread(
+            target=self.run, args=(poll_interval,), name="okr-follower", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._listener is not None:
+            self._listener.join(timeout=2)
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Read-your-writes: block until every model has applied ``position``."""
+        self.wake.set()
+        return wait_for_position(self.store, self.app.name, self.models, position, timeout)
+
+    def _listen(self) -> None:
+        """PostgreSQL only: the event table NOTIFYs its channel on every insert."""
+        from psycopg.sql import SQL, Identifier
+
+        recorder: Any = self.app.recorder
+        while not self._stop.is_set():
+            try:
+                with recorder.datastore.get_connection() as conn:
+                    conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+                    conn.commit()
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.2, stop_after=1):
+                            self.wake.set()
+            except Exception:
+                log.exception("LISTEN connection failed; reconnecting")
+                self._stop.wait(1.0)
+
+
+def wait_for_position(
+    store: ViewStore,
+    app_name: str,
+    models: Sequence[ReadModel],
+    position: int,
+    timeout: float,
+) -> bool:
+    """True once every model's recorded position is at least ``position``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        if all((store.max_tracking_id(f"{app_name}:{m.name}") or 0) >= position for m in models):
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.1)

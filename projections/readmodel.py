@@ -1,0 +1,28 @@
+"""What every read model is: a name, its tables, and how one event changes them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from projections.store import Tx, ViewStore
+
+
+class ReadModel(ABC):
+    """A projection of the event log into tables.
+
+    ``apply`` runs inside the transaction that also records the position, so it
+    must only touch its own tables through ``tx``; it may read them freely.
+    """
+
+    name: ClassVar[str]
+    ddl: ClassVar[tuple[str, ...]]
+
+    def create_tables(self, store: ViewStore) -> None:
+        with store.transaction() as tx:
+            for statement in self.ddl:
+                tx.execute(statement)
+
+    @abstractmethod
+    def apply(self, tx: Tx, event: Any, position: int) -> None:
+        """Apply one domain event (anything it does not know, it ignores)."""

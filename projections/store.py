@@ -1,0 +1,136 @@
+"""Where read models live: one tracking recorder per database, SQLite or PostgreSQL.
+
+Each store is an ``eventsourcing`` tracking recorder, so a projection writes its
+rows and its position (``Tracking``) in one transaction: exactly-once updates,
+and a restarted runner resumes from ``max_tracking_id``.
+
+Read-model SQL is written once, in the subset both databases share, with
+``:name`` placeholders; the PostgreSQL store rewrites them to psycopg's
+``%(name)s``. Values are plain: TEXT (ids, ISO times, JSON), REAL/DOUBLE,
+INTEGER.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class Tx(ABC):
+    """One read-model transaction: statements, queries and the position, together."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params | None = None) -> None: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    @abstractmethod
+    def track(self, tracking: Tracking) -> None: ...
+
+
+class ViewStore(TrackingRecorder, ABC):
+    """A database that holds read models and their tracking positions."""
+
+    dialect: str
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self, commit: bool = True) -> Iterator[Tx]: ...
+
+    def close(self) -> None:
+        self.datastore.close()  # type: ignore[attr-defined]
+
+
+class _SQLiteTx(Tx):
+    def __init__(self, recorder: SQLiteViewStore, cursor: Any) -> None:
+        self._recorder = recorder
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        self._cursor.execute(sql, dict(params or {}))
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._cursor.executemany(sql, [dict(r) for r in rows])
+
+    def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._cursor.execute(sql, dict(params or {}))
+        return [dict(r) for r in self._cursor.fetchall()]
+
+    def track(self, tracking: Tracking) -> None:
+        self._recorder._insert_tracking(self._cursor, tracking)
+
+
+class SQLiteViewStore(SQLiteTrackingRecorder, ViewStore):
+    dialect = "sqlite"
+
+    @contextmanager
+    def transaction(self, commit: bool = True) -> Iterator[Tx]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield _SQLiteTx(self, cursor)
+
+
+class _PostgresTx(Tx):
+    def __init__(self, recorder: PostgresViewStore, cursor: Any) -> None:
+        self._recorder = recorder
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        self._cursor.execute(to_psycopg(sql), dict(params or {}))
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if rows:
+            self._cursor.executemany(to_psycopg(sql), [dict(r) for r in rows])
+
+    def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._cursor.execute(to_psycopg(sql), dict(params or {}))
+        return [dict(r) for r in self._cursor.fetchall()]
+
+    def track(self, tracking: Tracking) -> None:
+        self._recorder._insert_tracking(self._cursor, tracking)
+
+
+class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
+    dialect = "postgres"
+
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("tracking_table_name", "okr_view_tracking")
+        super().__init__(datastore, **kwargs)
+
+    @contextmanager
+    def transaction(self, commit: bool = True) -> Iterator[Tx]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield _PostgresTx(self, cursor)
+
+
+def to_psycopg(sql: str) -> str:
+    """``:name`` → ``%(name)s``; a literal ``%`` must be doubled for psycopg."""
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def open_view_store(env: Mapping[str, str]) -> ViewStore:
+    """Build the store from the same ``eventsourcing`` environment as the event store."""
+    factory = InfrastructureFactory[ViewStore].construct(env=dict(env))
+    module = env.get("PERSISTENCE_MODULE", "")
+    cls: type[ViewStore] = PostgresViewStore if "postgres" in module else SQLiteViewStore
+    store = factory.tracking_recorder(cls)
+    return store

@@ -1,0 +1,72 @@
+"""The one place that wires settings, the application, read models and followers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from api.tokens import TokenStore
+from commands.application import OkrApplication
+from projections.cycles import CyclesView
+from projections.follower import Follower
+from projections.readmodel import ReadModel
+from projections.store import ViewStore, open_view_store
+from runtime.settings import Settings
+
+
+def read_models() -> list[ReadModel]:
+    """Every read model the service keeps; `okr project` runs them all."""
+    return [CyclesView()]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    app: OkrApplication
+    store: ViewStore
+    tokens: TokenStore
+    follower: Follower
+    following: bool = field(default=False)
+
+    def start_following(self) -> None:
+        """Keep read models up to date in this process (embedded mode, or `okr project`)."""
+        if self.settings.embedded:
+            self.app.saved_listeners.append(self.follower.wake.set)
+        self.follower.start(
+            poll_interval=self.settings.projection_poll_interval,
+            listen=not self.settings.embedded,
+        )
+        self.following = True
+
+    def wait_for(self, position: int | None) -> bool:
+        """Read-your-writes, bounded by the configured timeout (≤ 5 s)."""
+        if not position:
+            return True
+        return self.follower.wait_for(position, self.settings.min_position_timeout)
+
+    def close(self) -> None:
+        if self.following:
+            self.follower.stop()
+        self.app.close()
+        self.store.close()
+
+
+def views_env(settings: Settings) -> dict[str, str]:
+    """Read models: a separate SQLite file embedded, the same database on PostgreSQL."""
+    env = settings.eventsourcing_env()
+    if settings.embedded:
+        env["SQLITE_DBNAME"] = str(settings.data_dir / "views.sqlite3")
+    return env
+
+
+def build_runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or Settings()
+    app = OkrApplication(env=settings.eventsourcing_env())
+    store = open_view_store(views_env(settings))
+    follower = Follower(app, store, read_models())
+    return Runtime(
+        settings=settings,
+        app=app,
+        store=store,
+        tokens=TokenStore(store),
+        follower=follower,
+    )

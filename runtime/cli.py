@@ -1,0 +1,132 @@
+"""The ``okr`` command line (SPEC §8)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from runtime.bootstrap import build_runtime
+from runtime.settings import Settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    runtime = build_runtime(settings)
+    if settings.embedded:
+        runtime.start_following()
+    try:
+        uvicorn.run(
+            create_app(runtime),
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            log_level="info",
+        )
+    finally:
+        runtime.close()
+    return 0
+
+
+def _project(_: argparse.Namespace) -> int:
+    runtime = build_runtime()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start_following()
+    names = ", ".join(m.name for m in runtime.follower.models)
+    print(f"following the event log into: {names}", flush=True)
+    stop.wait()
+    runtime.close()
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    runtime = build_runtime()
+    try:
+        token_id, token = runtime.tokens.create(args.org, args.user, args.role)
+    finally:
+        runtime.close()
+    print(token)
+    print(f"token id {token_id} (for `okr token revoke`); only its hash is stored", file=sys.stderr)
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    runtime = build_runtime()
+    try:
+        for info in runtime.tokens.list(args.org):
+            state = f"revoked {info.revoked_at}" if info.revoked_at else "active"
+            print(
+                f"{info.token_id}  org={info.organization_id}  user={info.user_id}  "
+                f"role={info.role}  created={info.created_at}  {state}"
+            )
+    finally:
+        runtime.close()
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    runtime = build_runtime()
+    try:
+        revoked = runtime.tokens.revoke(args.token_id)
+    finally:
+        runtime.close()
+    if not revoked:
+        print(f"no active token with id {args.token_id}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.token_id}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="okr",
+        description="Event-sourced OKR service. Configure with OKR_* environment variables; "
+        "with none set it runs embedded (SQLite under OKR_DATA_DIR, default .okr/).",
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="address to bind (default OKR_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default OKR_PORT or 8000)")
+    serve.set_defaults(run=_serve)
+
+    project = commands.add_parser(
+        "project", help="run the projections (read models), following the event log"
+    )
+    project.set_defaults(run=_project)
+
+    token = commands.add_parser("token", help="manage API bearer tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_commands.add_parser("create", help="create a token and print it once")
+    create.add_argument("--org", required=True, help="organization the token is bound to")
+    create.add_argument("--user", required=True, help="user the token acts as")
+    create.add_argument(
+        "--role", required=True, choices=["admin", "member", "integration"], help="token role"
+    )
+    create.set_defaults(run=_token_create)
+    listing = token_commands.add_parser("list", help="list tokens (never the secrets)")
+    listing.add_argument("--org", help="only this organization's tokens")
+    listing.set_defaults(run=_token_list)
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id", help="the id printed by `okr token create`")
+    revoke.set_defaults(run=_token_revoke)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

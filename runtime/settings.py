@@ -1,0 +1,67 @@
+"""Configuration: every ``OKR_`` environment variable, each with a working default.
+
+With nothing set, the service runs embedded: SQLite files under ``.okr/``,
+projections and issue ingestion in-process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OKR_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/dbname; unset = embedded SQLite",
+    )
+    data_dir: Path = Field(default=Path(".okr"), description="embedded mode's SQLite files")
+    kafka_bootstrap: str | None = Field(default=None, description="host:port[,host:port]")
+    kafka_topic: str = "okr.issue-events"
+    kafka_dlq_topic: str = "okr.issue-events.dlq"
+    kafka_group: str = "okr-consumer"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    min_position_timeout: float = Field(default=5.0, le=5.0, ge=0.0)
+    projection_poll_interval: float = 1.0
+    snapshot_interval: int = Field(default=100, ge=0, description="0 disables snapshots")
+    postgres_pool_size: int = 5
+    webhook_secret_github: str | None = None
+    webhook_secret_gitlab: str | None = None
+    webhook_secret_jira: str | None = None
+    webhook_secret_linear: str | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The ``eventsourcing`` library's own variables for the chosen store."""
+        if self.embedded:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / "okr.sqlite3"),
+                "SQLITE_LOCK_TIMEOUT": "10",
+            }
+        assert self.database_url is not None
+        url = urlsplit(self.database_url)
+        if url.scheme not in ("postgresql", "postgres"):
+            raise ValueError("OKR_DATABASE_URL must be a postgresql:// URL")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "okr",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "okr"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+        }

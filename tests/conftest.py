@@ -1,0 +1,73 @@
+"""Shared fixtures: runtimes over each backend, real PostgreSQL databases, tokens.
+
+PostgreSQL and Kafka tests never skip: if the server cannot be reached the
+test fails, saying which script starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from runtime.bootstrap import Runtime, build_runtime
+from runtime.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "OKR_TEST_DATABASE_URL", "postgresql://okr:okr@127.0.0.1:15432/okr_test"
+)
+KAFKA_BOOTSTRAP = os.environ.get("OKR_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"okr_t_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({error}); "
+            "start it with scripts/postgres-up.sh",
+            pytrace=False,
+        )
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_db(PG_ADMIN_URL, name)
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def embedded_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir, database_url=None, kafka_bootstrap=None, **overrides)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for each backend: embedded SQLite, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return embedded_settings(tmp_path)
+    url = request.getfixturevalue("pg_url")
+    return Settings(database_url=url, data_dir=tmp_path, kafka_bootstrap=None)
+
+
+@pytest.fixture
+def runtime(backend: Settings) -> Iterator[Runtime]:
+    """A runtime whose read models follow the log in-process."""
+    rt = build_runtime(backend)
+    rt.start_following()
+    try:
+        yield rt
+    finally:
+        rt.close()
