@@ -13,7 +13,9 @@ from collections.abc import Collection
 from commands.actor import Actor
 from domain.errors import NotFound, PermissionDenied
 from domain.objective import Objective
-from domain.values import Level, TokenRole, Visibility
+from domain.values import Level, TokenRole
+from domain.visibility import Viewer
+from domain.visibility import may_see as domain_may_see
 
 
 def require_admin(actor: Actor, what: str) -> None:
@@ -35,19 +37,22 @@ def is_editor(actor: Actor, objective: Objective, managers: Collection[str]) -> 
     )
 
 
-def is_contributor(actor: Actor, objective: Objective) -> bool:
-    """Assignees and participants of any of its key results."""
-    return any(
-        actor.user_id == kr.assignee_id or actor.user_id in kr.participant_ids
-        for kr in objective.key_results.values()
-    )
-
-
 def may_see(actor: Actor, objective: Objective, managers: Collection[str]) -> bool:
-    """Private: editors, plus the people who work on its key results."""
-    if objective.visibility == Visibility.PUBLIC:
-        return True
-    return is_editor(actor, objective, managers) or is_contributor(actor, objective)
+    """The rule of domain/visibility.py, for a loaded aggregate."""
+    team = None if objective.owner_team_id is None else str(objective.owner_team_id)
+    viewer = Viewer(
+        organization_id=actor.organization_id,
+        user_id=actor.user_id,
+        is_admin=actor.is_admin,
+        managed_team_ids=frozenset({team}) if team and actor.user_id in managers else frozenset(),
+    )
+    return domain_may_see(
+        viewer,
+        visibility=objective.visibility,
+        owner_user_id=objective.owner_user_id,
+        owner_team_id=team,
+        contributors=objective.contributors(),
+    )
 
 
 def require_visible(actor: Actor, objective: Objective, managers: Collection[str]) -> None:

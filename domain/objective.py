@@ -595,6 +595,15 @@ class Objective(Aggregate):
 
     # ------------------------------------------------------------ derived values
 
+    def contributors(self) -> set[str]:
+        """Assignees and participants of its key results: they see it even when private."""
+        people: set[str] = set()
+        for kr in self.key_results.values():
+            if kr.assignee_id:
+                people.add(kr.assignee_id)
+            people.update(kr.participant_ids)
+        return people
+
     def active_key_results(self) -> list[KeyResult]:
         return [kr for kr in self.key_results.values() if not kr.archived]
 

@@ -44,6 +44,7 @@ class Follower:
         self._listener: threading.Thread | None = None
         self.error: BaseException | None = None
         for model in self.models:
+            model.attach(app)
             model.create_tables(store)
 
     def tracking_name(self, model: ReadModel) -> str:
@@ -89,6 +90,8 @@ class Follower:
             except Exception as error:  # the batch rolled back: retry after a pause
                 log.exception("read-model batch failed; retrying")
                 self.error = error
+                for model in self.models:
+                    model.reset()
                 self._stop.wait(1.0)
                 continue
             self.error = None

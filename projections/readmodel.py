@@ -23,6 +23,14 @@ class ReadModel(ABC):
             for statement in self.ddl:
                 tx.execute(statement)
 
+    def attach(self, app: Any) -> None:
+        """Given the application, for models that rebuild aggregates to compute rows."""
+        return None
+
+    def reset(self) -> None:
+        """Forget in-memory state: the batch it belonged to was rolled back."""
+        return None
+
     @abstractmethod
     def apply(self, tx: Tx, event: Any, position: int) -> None:
         """Apply one domain event (anything it does not know, it ignores)."""

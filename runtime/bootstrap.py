@@ -8,14 +8,17 @@ from api.tokens import TokenStore
 from commands.application import OkrApplication
 from projections.cycles import CyclesView
 from projections.follower import Follower
+from projections.issue_links import IssueLinksView
+from projections.objectives import ObjectivesView
 from projections.readmodel import ReadModel
 from projections.store import ViewStore, open_view_store
+from projections.teams import TeamsView
 from runtime.settings import Settings
 
 
 def read_models() -> list[ReadModel]:
     """Every read model the service keeps; `okr project` runs them all."""
-    return [CyclesView()]
+    return [CyclesView(), TeamsView(), ObjectivesView(), IssueLinksView()]
 
 
 @dataclass
