@@ -1,0 +1,204 @@
+"""The canonical issue event of SPEC §4: its schema, its wire format, its errors.
+
+This module owns the one shape every tracker adapter produces and the Kafka
+consumer reads: ``IssueEvent``. It also owns the bytes on the wire
+(``encode_issue_event`` / ``parse_issue_event``, compact UTF-8 JSON) and the
+single error a bad message turns into, ``InvalidIssueEvent``, whose reason is
+what the dead-letter topic records.
+
+It is pure: pydantic and the standard library only, no Kafka, no database, no
+web framework, so producers (webhooks), the consumer and tests share it.
+
+The model is strict on purpose. The wire format is ours, not a tracker's, so
+there is no reason to accept ``"3"`` for an estimate or a naive time: any such
+message is a bug upstream and belongs in the dead-letter topic, not in the
+event store.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+__all__ = [
+    "MAX_EVENT_ID_CHARS",
+    "MAX_MESSAGE_BYTES",
+    "TRACKER_PATTERN",
+    "InvalidIssueEvent",
+    "IssueEvent",
+    "IssueStatusName",
+    "encode_issue_event",
+    "parse_issue_event",
+    "summarise_validation_error",
+]
+
+IssueStatusName = Literal["todo", "in_progress", "done", "cancelled"]
+"""The four canonical statuses; the same values as ``domain.values.IssueStatus``."""
+
+TRACKER_PATTERN: Final = r"^[a-z][a-z0-9_-]{0,31}$"
+"""A tracker slug: lowercase, starts with a letter, at most 32 characters."""
+
+MAX_EVENT_ID_CHARS: Final = 200
+"""Longest ``event_id``; adapters that compose one from several parts check it."""
+
+MAX_MESSAGE_BYTES: Final = 1_000_000
+"""Largest message ``parse_issue_event`` reads.
+
+A canonical event is a few hundred bytes; anything near a megabyte is not one,
+and refusing it early keeps a hostile message from costing real memory.
+"""
+
+# A reason is stored with the dead letter and shown to operators: keep it
+# readable, and never let a huge invalid input blow it up.
+_MAX_REASON_CHARS: Final = 500
+
+
+class InvalidIssueEvent(ValueError):
+    """A message or payload that cannot become a valid ``IssueEvent``.
+
+    ``reason`` is a one-line, human-readable explanation (also the ``str``),
+    fit for the dead-letter record or an HTTP 400 body.
+    """
+
+    def __init__(self, reason: str) -> None:
+        if len(reason) > _MAX_REASON_CHARS:
+            reason = reason[: _MAX_REASON_CHARS - 1] + "…"
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _not_blank(value: str) -> str:
+    # min_length=1 alone would let "   " through, and a blank idempotency key
+    # or issue key would silently merge unrelated issues.
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class IssueEvent(BaseModel):
+    """One status observation of one tracker issue (SPEC §4).
+
+    ``occurred_at`` is normalised to UTC on construction, so equal instants
+    compare and encode identically whatever offset the producer used.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    event_id: Annotated[str, Field(min_length=1, max_length=MAX_EVENT_ID_CHARS)]
+    tracker: Annotated[str, Field(pattern=TRACKER_PATTERN)]
+    issue_key: Annotated[str, Field(min_length=1, max_length=300)]
+    status: IssueStatusName
+    raw_status: str | None = None
+    occurred_at: AwareDatetime
+    title: str | None = None
+    url: str | None = None
+    estimate: Annotated[float | None, Field(ge=0, allow_inf_nan=False)] = None
+
+    @field_validator("event_id", "issue_key")
+    @classmethod
+    def _check_not_blank(cls, value: str) -> str:
+        return _not_blank(value)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:
+            # e.g. 0001-01-01T00:00+05:00 has no UTC equivalent.
+            raise ValueError("is out of range once converted to UTC") from exc
+
+    @property
+    def message_key(self) -> str:
+        """The Kafka message key, ``"<tracker>:<issue_key>"``.
+
+        Keying by issue sends every event of one issue to one partition, so
+        the consumer sees them in the order they were published.
+        """
+        return f"{self.tracker}:{self.issue_key}"
+
+
+def summarise_validation_error(exc: ValidationError) -> str:
+    """One line naming each failing field and why, without echoing inputs."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"]) or "message"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts) or "invalid issue event"
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys; a message that says two
+    # different things about one field is ambiguous, not "the last one wins".
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_issue_event(raw: bytes) -> IssueEvent:
+    """Decode one Kafka message value into an ``IssueEvent``.
+
+    Raises ``InvalidIssueEvent`` (and nothing else) when the value is missing,
+    too large, not UTF-8, not JSON, not an object, or fails validation.
+    """
+    if raw is None:
+        raise InvalidIssueEvent("empty message (no value)")
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise InvalidIssueEvent(f"expected bytes, got {type(raw).__name__}")
+    data = bytes(raw)
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise InvalidIssueEvent(
+            f"message is {len(data)} bytes, more than the {MAX_MESSAGE_BYTES} allowed"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidIssueEvent(f"not valid UTF-8 at byte {exc.start}: {exc.reason}") from exc
+    try:
+        document = json.loads(
+            text,
+            object_pairs_hook=_reject_duplicate_keys,
+            parse_constant=_reject_constant,
+        )
+    except json.JSONDecodeError as exc:
+        raise InvalidIssueEvent(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except (ValueError, RecursionError) as exc:
+        # ValueError: our hooks (duplicate key, NaN); RecursionError: a
+        # pathologically nested document.
+        raise InvalidIssueEvent(f"not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise InvalidIssueEvent(f"expected a JSON object, got {type(document).__name__}")
+    try:
+        # Validate the text in JSON mode: strict JSON mode still reads ISO 8601
+        # strings as datetimes, which strict Python mode would refuse.
+        return IssueEvent.model_validate_json(text)
+    except ValidationError as exc:
+        raise InvalidIssueEvent(summarise_validation_error(exc)) from exc
+
+
+def encode_issue_event(event: IssueEvent) -> bytes:
+    """The Kafka message value: compact UTF-8 JSON, ``occurred_at`` ending in ``Z``.
+
+    Every field is written, ``null`` included, so a reader never has to guess
+    between "absent" and "unknown".
+    """
+    return event.model_dump_json().encode("utf-8")

@@ -1,0 +1,88 @@
+"""Tracker adapters: native webhook payloads → canonical ``IssueEvent``.
+
+This package owns the translation of each tracker's own webhook (GitHub,
+GitLab, Jira, Linear: one module each) into the canonical issue event of
+SPEC §4, and each tracker's way of proving a delivery is genuine. It is pure:
+no web framework, database or Kafka, so the webhook endpoint, replay tools
+and tests call the same functions.
+
+Every adapter module exposes the same two functions::
+
+    adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent
+    verify(body: bytes, headers: Mapping[str, str], secret: str) -> bool
+
+``ADAPTERS`` maps a tracker name to them; ``adapt`` and ``verify_signature``
+dispatch by name. Errors: ``UnknownTracker`` (no such adapter),
+``UnsupportedPayload`` (a real delivery that is not an issue status event:
+acknowledge and ignore it) and ``InvalidIssueEvent`` (an issue event that
+is broken: reject it). Field-by-field mapping: ``docs/trackers.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final
+
+from consumers.issue_event import InvalidIssueEvent, IssueEvent
+from consumers.trackers import github, gitlab, jira, linear
+from consumers.trackers._common import UnknownTracker, UnsupportedPayload
+
+__all__ = [
+    "ADAPTERS",
+    "InvalidIssueEvent",
+    "TrackerAdapter",
+    "UnknownTracker",
+    "UnsupportedPayload",
+    "adapt",
+    "get_adapter",
+    "verify_signature",
+]
+
+AdaptFunction = Callable[[Mapping[str, Any], Mapping[str, str]], IssueEvent]
+VerifyFunction = Callable[[bytes, Mapping[str, str], str], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerAdapter:
+    """One tracker's pair of functions, registered under ``name``."""
+
+    name: str
+    adapt: AdaptFunction
+    verify: VerifyFunction
+
+
+ADAPTERS: Final[Mapping[str, TrackerAdapter]] = MappingProxyType(
+    {
+        module.TRACKER: TrackerAdapter(module.TRACKER, module.adapt, module.verify)
+        for module in (github, gitlab, jira, linear)
+    }
+)
+"""Tracker name (the ``tracker`` of the events it makes) → its adapter. Read-only."""
+
+
+def get_adapter(tracker: str) -> TrackerAdapter:
+    """The adapter registered as ``tracker`` (case-insensitive), or ``UnknownTracker``."""
+    adapter = ADAPTERS.get(tracker.lower()) if isinstance(tracker, str) else None
+    if adapter is None:
+        known = ", ".join(sorted(ADAPTERS))
+        raise UnknownTracker(f"no adapter for tracker {tracker!r} (known: {known})")
+    return adapter
+
+
+def adapt(tracker: str, payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
+    """The canonical event for one native webhook payload of ``tracker``.
+
+    Raises ``UnknownTracker``, ``UnsupportedPayload`` or ``InvalidIssueEvent``.
+    """
+    return get_adapter(tracker).adapt(payload, headers)
+
+
+def verify_signature(tracker: str, body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+    """Whether the raw ``body`` and ``headers`` prove the delivery came from ``tracker``.
+
+    ``body`` must be the bytes as received: re-serialised JSON would not
+    match the signature. Raises ``UnknownTracker`` for an unknown tracker.
+    """
+    return get_adapter(tracker).verify(body, headers, secret)

@@ -1,0 +1,331 @@
+"""Plumbing shared by the tracker adapters, and their two errors.
+
+This module owns what every adapter needs and no adapter should re-implement:
+case-insensitive header lookup, defensive reads of untrusted JSON (so a
+malformed payload raises ``InvalidIssueEvent`` and never ``KeyError`` or
+``TypeError``), timestamp parsing, the deterministic fallback ``event_id``,
+the "in progress" label convention, and constant-time HMAC checks.
+
+It lives apart from ``consumers.trackers`` (the package ``__init__``) only so
+that the adapter modules can import it without an import cycle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from consumers.issue_event import (
+    InvalidIssueEvent,
+    IssueEvent,
+    IssueStatusName,
+    summarise_validation_error,
+)
+
+__all__ = [
+    "IN_PROGRESS_LABELS",
+    "UnknownTracker",
+    "UnsupportedPayload",
+    "as_int",
+    "as_mapping",
+    "as_text",
+    "build_event",
+    "dig",
+    "epoch_ms_to_utc",
+    "first_time",
+    "has_in_progress_label",
+    "header",
+    "hex_signature_matches",
+    "hmac_sha256_hex",
+    "id_part",
+    "payload_digest_id",
+    "require_int",
+    "require_text",
+    "signature_matches",
+    "to_estimate",
+    "to_utc",
+]
+
+
+class UnsupportedPayload(ValueError):
+    """A payload this tracker sends that is not an issue status event.
+
+    A push hook, a comment event, a deleted issue: the webhook endpoint can
+    acknowledge and ignore it, unlike ``InvalidIssueEvent`` (an issue event
+    that is broken), which deserves a 4xx.
+    """
+
+
+class UnknownTracker(LookupError):
+    """No adapter is registered under this tracker name."""
+
+
+# --- headers -----------------------------------------------------------------
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header ``name``, whatever the case of either spelling.
+
+    HTTP header names are case-insensitive, but a plain ``dict`` built by a
+    test, a relay or a Kafka header list is not.
+    """
+    wanted = name.lower()
+    try:
+        for key, value in headers.items():
+            if isinstance(key, str) and key.lower() == wanted:
+                return value if isinstance(value, str) else None
+    except (AttributeError, TypeError):
+        return None
+    return None
+
+
+# --- reading untrusted JSON ----------------------------------------------------
+
+
+def as_mapping(value: Any) -> Mapping[str, Any] | None:
+    """``value`` if it is a JSON object, else ``None``."""
+    return value if isinstance(value, Mapping) else None
+
+
+def dig(value: Any, *path: str) -> Any:
+    """``value[p0][p1]…``, or ``None`` as soon as a step is not an object or key."""
+    for step in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(step)
+    return value
+
+
+def as_text(value: Any) -> str | None:
+    """``value`` if it is a non-blank string, else ``None``."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` if it is a JSON integer (``True`` is not one), else ``None``."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def require_text(tracker: str, value: Any, where: str) -> str:
+    """A required string field, or ``InvalidIssueEvent`` naming where it was expected."""
+    text = as_text(value)
+    if text is None:
+        raise InvalidIssueEvent(f"{tracker}: {where} is missing or not a non-empty string")
+    return text
+
+
+def require_int(tracker: str, value: Any, where: str) -> int:
+    """A required integer field, or ``InvalidIssueEvent`` naming where it was expected."""
+    number = as_int(value)
+    if number is None:
+        raise InvalidIssueEvent(f"{tracker}: {where} is missing or not an integer")
+    return number
+
+
+def to_estimate(value: Any) -> float | None:
+    """A usable estimate, or ``None``.
+
+    The estimate is optional information: a missing, non-numeric, negative or
+    non-finite one is dropped rather than failing the status change it rides
+    along with.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        return None
+    if number != number or number in (float("inf"), float("-inf")) or number < 0:
+        return None
+    return number
+
+
+# --- time ------------------------------------------------------------------------
+
+# "2016-08-18 18:14:13 UTC" (old GitLab), "… +0200" (space before the offset).
+_TRAILING_UTC = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
+_SPACED_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}:?\d{2})$")
+
+
+def to_utc(value: Any) -> datetime | None:
+    """An ISO 8601-ish timestamp string as an aware UTC datetime, else ``None``.
+
+    Accepts ``Z``, ``+00:00``, ``+0000`` (Jira) and GitLab's old
+    ``YYYY-MM-DD HH:MM:SS UTC``. A time without any offset is refused rather
+    than guessed: a wrong guess would reorder events.
+    """
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = _TRAILING_UTC.sub("+00:00", value.strip())
+    text = _SPACED_OFFSET.sub(r"\1\2", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ms_to_utc(value: Any) -> datetime | None:
+    """Epoch milliseconds (Jira ``timestamp``, Linear ``webhookTimestamp``) as UTC."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        # timedelta keeps integer milliseconds exact, where
+        # datetime.fromtimestamp(ms / 1000) could round the last digit.
+        return _EPOCH + timedelta(milliseconds=value)
+    except (OverflowError, ValueError):
+        return None
+
+
+def first_time(
+    tracker: str, candidates: Iterable[tuple[str, Any, Callable[[Any], datetime | None]]]
+) -> datetime:
+    """The first candidate that parses, or ``InvalidIssueEvent`` listing them all.
+
+    Each candidate is ``(where, raw value, parser)``, most precise first.
+    """
+    tried = []
+    for where, raw, parse in candidates:
+        parsed = parse(raw)
+        if parsed is not None:
+            return parsed
+        tried.append(where)
+    raise InvalidIssueEvent(f"{tracker}: no usable time in {', '.join(tried)}")
+
+
+# --- event ids ---------------------------------------------------------------------
+
+# Longer than any real delivery id, short enough that "<tracker>:<kind>:<id>"
+# stays well inside IssueEvent's 200-character event_id.
+_MAX_ID_PART: Final = 128
+_PRINTABLE_ID = re.compile(r"^[\x21-\x7e]+$")
+
+
+def id_part(value: Any) -> str | None:
+    """A header or body value fit to be part of an event id, else ``None``.
+
+    Delivery ids are UUIDs or numbers; anything empty, huge or with spaces
+    or control characters is treated as absent, so the caller falls back to
+    the next source instead of minting a strange id.
+    """
+    number = as_int(value)
+    text = str(number) if number is not None else value
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if not text or len(text) > _MAX_ID_PART or not _PRINTABLE_ID.match(text):
+        return None
+    return text
+
+
+def payload_digest_id(tracker: str, payload: Mapping[str, Any]) -> str:
+    """``"<tracker>:sha256:<hex>"`` of the payload's canonical JSON.
+
+    Canonical means sorted keys and no whitespace, so the same payload
+    delivered twice, even re-serialised by a relay, gets the same id.
+    """
+    try:
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidIssueEvent(f"{tracker}: payload is not plain JSON ({exc})") from exc
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{tracker}:sha256:{digest}"
+
+
+# --- status conventions ----------------------------------------------------------------
+
+IN_PROGRESS_LABELS: Final = frozenset({"in progress", "doing", "wip", "work in progress"})
+"""Label names (after normalising) that mark an open issue as started.
+
+GitHub and legacy GitLab issues have only open/closed; teams say "started"
+with a label. The name is compared case-insensitively with ``-``/``_`` read as
+spaces, and for a scoped label (``workflow::in progress``, ``status: doing``)
+only the part after the last ``::`` or ``:`` counts.
+"""
+
+
+def _normalise_label(name: str) -> str:
+    tail = re.split(r"::|:", name)[-1]
+    return " ".join(tail.replace("-", " ").replace("_", " ").lower().split())
+
+
+def has_in_progress_label(names: Iterable[str]) -> bool:
+    """Whether any label name means "in progress" (see ``IN_PROGRESS_LABELS``)."""
+    return any(_normalise_label(name) in IN_PROGRESS_LABELS for name in names)
+
+
+# --- signatures --------------------------------------------------------------------------
+
+
+def hmac_sha256_hex(secret: str, body: bytes) -> str:
+    """Lowercase hex HMAC-SHA256 of ``body`` keyed by ``secret`` (UTF-8)."""
+    key = secret.encode("utf-8", "surrogatepass")
+    return hmac.new(key, bytes(body), hashlib.sha256).hexdigest()
+
+
+def signature_matches(expected: str, given: str | None) -> bool:
+    """Constant-time equality of a secret (or digest) and what a request sent.
+
+    Both sides are compared as bytes because ``hmac.compare_digest`` refuses
+    non-ASCII ``str``, and a header may hold anything. Empty never matches.
+    """
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"),
+        given.encode("utf-8", "surrogatepass"),
+    )
+
+
+def hex_signature_matches(secret: str, body: bytes, given: str | None) -> bool:
+    """Whether ``given`` is the hex HMAC-SHA256 of ``body`` (any hex case)."""
+    if not secret or given is None:
+        return False
+    return signature_matches(hmac_sha256_hex(secret, body), given.strip().lower())
+
+
+# --- building the event -------------------------------------------------------------------
+
+
+def build_event(
+    *,
+    event_id: str,
+    tracker: str,
+    issue_key: str,
+    status: IssueStatusName,
+    raw_status: str | None,
+    occurred_at: datetime,
+    title: str | None,
+    url: str | None,
+    estimate: float | None,
+) -> IssueEvent:
+    """An ``IssueEvent``, with a validation failure reported as ``InvalidIssueEvent``."""
+    try:
+        return IssueEvent(
+            event_id=event_id,
+            tracker=tracker,
+            issue_key=issue_key,
+            status=status,
+            raw_status=raw_status,
+            occurred_at=occurred_at,
+            title=title,
+            url=url,
+            estimate=estimate,
+        )
+    except ValidationError as exc:
+        raise InvalidIssueEvent(f"{tracker}: {summarise_validation_error(exc)}") from exc
