@@ -55,6 +55,14 @@ class Follower:
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Apply everything written so far; returns how many events were read."""
+        try:
+            return self._catch_up(on_batch)
+        except BaseException:
+            for model in self.models:
+                model.reset()  # their caches may hold state of the rolled-back batch
+            raise
+
+    def _catch_up(self, on_batch: Callable[[int], None] | None) -> int:
         total = 0
         positions = {model.name: self.position(model) for model in self.models}
         while not self._stop.is_set():
@@ -90,8 +98,6 @@ class Follower:
             except Exception as error:  # the batch rolled back: retry after a pause
                 log.exception("read-model batch failed; retrying")
                 self.error = error
-                for model in self.models:
-                    model.reset()
                 self._stop.wait(1.0)
                 continue
             self.error = None

@@ -47,6 +47,31 @@ def _project(_: argparse.Namespace) -> int:
     return 0
 
 
+def _rebuild(args: argparse.Namespace) -> int:
+    from projections.rebuild import ProgressBar, rebuild
+
+    runtime = build_runtime()
+    try:
+        known = {model.name: model for model in runtime.follower.models}
+        names = [args.projection] if args.projection else list(known)
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            print(
+                f"unknown projection {unknown[0]!r}; choose from: {', '.join(known)}",
+                file=sys.stderr,
+            )
+            return 2
+        for name in names:
+            fresh = type(known[name])()
+            bar = ProgressBar(f"rebuilding {name}")
+            count = rebuild(runtime.app, runtime.store, fresh, progress=bar)
+            bar.finish()
+            print(f"rebuilt {name} from {count} events and swapped it in")
+    finally:
+        runtime.close()
+    return 0
+
+
 def _token_create(args: argparse.Namespace) -> int:
     runtime = build_runtime()
     try:
@@ -102,6 +127,15 @@ def parser() -> argparse.ArgumentParser:
         "project", help="run the projections (read models), following the event log"
     )
     project.set_defaults(run=_project)
+
+    rebuild = commands.add_parser(
+        "rebuild",
+        help="rebuild a read model from the event log (beside the live one, then swap)",
+    )
+    rebuild.add_argument(
+        "projection", nargs="?", help="cycles, teams, objectives or issue_links (default: all)"
+    )
+    rebuild.set_defaults(run=_rebuild)
 
     token = commands.add_parser("token", help="manage API bearer tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")

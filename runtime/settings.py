@@ -42,9 +42,11 @@ class Settings(BaseSettings):
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The ``eventsourcing`` library's own variables for the chosen store."""
+        common = {"OKR_SNAPSHOT_INTERVAL": str(self.snapshot_interval)}
         if self.embedded:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
+                **common,
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(self.data_dir / "okr.sqlite3"),
                 "SQLITE_LOCK_TIMEOUT": "10",
@@ -54,6 +56,7 @@ class Settings(BaseSettings):
         if url.scheme not in ("postgresql", "postgres"):
             raise ValueError("OKR_DATABASE_URL must be a postgresql:// URL")
         return {
+            **common,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": url.path.lstrip("/") or "okr",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",

@@ -1,0 +1,187 @@
+"""Rebuild a read model from the event log: build beside, then swap.
+
+The new tables are built under a ``__rebuild`` suffix while the live ones
+keep serving (and keep following the log). Once the new ones have caught up
+with the log and are at least as far as the live ones, one transaction drops
+the live tables, renames the new ones into place and sets the live tracking
+position to the rebuilt one. A live follower that was mid-batch fails its
+tracking insert, rolls back, and resumes from the new position.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+
+from projections.follower import Follower
+from projections.readmodel import ReadModel
+from projections.store import Params, Row, Tx, ViewStore
+
+SUFFIX = "__rebuild"
+_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
+_INDEX = re.compile(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+)")
+
+
+def table_names(model: ReadModel) -> list[str]:
+    return [m.group(1) for ddl in model.ddl if (m := _TABLE.search(ddl))]
+
+
+def index_names(model: ReadModel) -> list[str]:
+    return [m.group(1) for ddl in model.ddl if (m := _INDEX.search(ddl))]
+
+
+class RenamingTx(Tx):
+    """Runs a model's SQL against renamed tables, so models never know they are rebuilt."""
+
+    def __init__(self, inner: Tx, names: Sequence[str], suffix: str) -> None:
+        self._inner = inner
+        self._pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+        self._suffix = suffix
+
+    def _sql(self, sql: str) -> str:
+        return self._pattern.sub(lambda m: m.group(1) + self._suffix, sql)
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        self._inner.execute(self._sql(sql), params)
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._inner.executemany(self._sql(sql), rows)
+
+    def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
+        return self._inner.fetchall(self._sql(sql), params)
+
+    def track(self, tracking: Tracking) -> None:
+        self._inner.track(tracking)
+
+
+class RenamedStore:
+    """The store as a rebuilding follower sees it: same database, renamed tables."""
+
+    def __init__(self, store: ViewStore, names: Sequence[str]) -> None:
+        self._store = store
+        self._names = list(names)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    @contextmanager
+    def transaction(self, commit: bool = True) -> Iterator[Tx]:
+        with self._store.transaction(commit=commit) as tx:
+            yield RenamingTx(tx, self._names, SUFFIX)
+
+
+class _RebuildFollower(Follower):
+    """Tracks under its own name, so the live position is untouched until the swap."""
+
+    def tracking_name(self, model: ReadModel) -> str:
+        return f"{self.app.name}:{model.name}{SUFFIX}"
+
+
+def rebuild(
+    app: Application[Any],
+    store: ViewStore,
+    model: ReadModel,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Rebuild ``model`` beside the live tables and swap it in; returns events read."""
+    names = table_names(model) + index_names(model)
+    renamed: Any = RenamedStore(store, names)
+    _drop(store, [n + SUFFIX for n in table_names(model)])
+    with store.transaction() as tx:
+        _set_tracking(store, tx, f"{app.name}:{model.name}{SUFFIX}", None)
+    follower = _RebuildFollower(app, renamed, [model])
+    total = 0
+    live_name = f"{app.name}:{model.name}"
+
+    def report(count: int) -> None:
+        nonlocal total
+        total += count
+        if progress is not None:
+            progress(total, app.recorder.max_notification_id() or 0)
+
+    while True:
+        follower.catch_up(on_batch=report)
+        rebuilt = follower.position(model)
+        with store.transaction() as tx:
+            live = _get_tracking(store, tx, live_name)
+            if live > rebuilt:
+                continue  # the live model moved on while we swapped: catch up first
+            for table in table_names(model):
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
+                tx.execute(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}")
+            for index in index_names(model):
+                tx.execute(f"DROP INDEX IF EXISTS {index}{SUFFIX}")
+            for statement in model.ddl:
+                if _INDEX.search(statement):
+                    tx.execute(statement)
+            _set_tracking(store, tx, live_name, rebuilt)
+            _set_tracking(store, tx, f"{app.name}:{model.name}{SUFFIX}", None)
+        return total
+
+
+def _drop(store: ViewStore, tables: Sequence[str]) -> None:
+    with store.transaction() as tx:
+        for table in tables:
+            tx.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _tracking_table(store: ViewStore) -> str:
+    return str(getattr(store, "tracking_table_name", "tracking"))
+
+
+def _get_tracking(store: ViewStore, tx: Tx, name: str) -> int:
+    row = tx.fetchone(
+        f"SELECT notification_id FROM {_tracking_table(store)} WHERE application_name = :name",
+        {"name": name},
+    )
+    return int(row["notification_id"]) if row and row["notification_id"] is not None else 0
+
+
+def _set_tracking(store: ViewStore, tx: Tx, name: str, position: int | None) -> None:
+    """Set (or with None, forget) a position outright, even backwards."""
+    table = _tracking_table(store)
+    tx.execute(f"DELETE FROM {table} WHERE application_name = :name", {"name": name})
+    if position is not None:
+        tx.execute(
+            f"INSERT INTO {table} (application_name, notification_id) VALUES (:name, :id)",
+            {"name": name, "id": position},
+        )
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; plain lines elsewhere."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
+        self.label = label
+        self.stream = stream
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.2 and done < total:
+            return
+        self._last = now
+        total = max(total, done, 1)
+        width = 30
+        filled = int(width * done / total)
+        rate = done / max(now - self.started, 1e-9)
+        line = (
+            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} events"
+            f" ({rate:,.0f}/s)"
+        )
+        end = "\r" if self.stream.isatty() else "\n"
+        self.stream.write(line + end)
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.stream.isatty():
+            self.stream.write("\n")
+        self.stream.flush()
