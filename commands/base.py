@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -71,6 +71,8 @@ class CommandsBase(Application[UUID]):
         super().__init__(env)
         # Called after every save: the embedded mode wakes its projections here.
         self.saved_listeners: list[Callable[[], None]] = []
+        # When a check-in happens; only the demo loader sets another clock.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

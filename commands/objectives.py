@@ -10,7 +10,6 @@ the aggregate's own rules.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -314,7 +313,7 @@ class ObjectiveCommands(TeamCommands):
                 status=status,
                 confidence=confidence,
                 note=note,
-                at=datetime.now(UTC),
+                at=self.clock(),
                 actor=actor.label,
             ),
             expected_version,
