@@ -48,7 +48,7 @@ def objective_history(app: Application[UUID], objective_id: UUID) -> list[Histor
                 type=type(event).__name__,
                 occurred_at=event.timestamp,
                 actor=actor,
-                data=_plain(fields),
+                data=plain(fields),
             )
         )
     return entries
@@ -103,12 +103,12 @@ def _cycle_dates(app: Application[UUID], cycle_id: UUID) -> tuple[date, date]:
     return cycle.start_date, cycle.end_date
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Event data as JSON-ready values (UUIDs and times as strings)."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime | date):

@@ -72,6 +72,54 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    import json
+    import uuid
+
+    from projections.audit import audit_trail, render
+
+    try:
+        objective_id = uuid.UUID(args.objective_id)
+    except ValueError:
+        print(f"not an objective id: {args.objective_id!r}", file=sys.stderr)
+        return 2
+    runtime = build_runtime()
+    try:
+        entries = audit_trail(runtime.app, runtime.store, objective_id)
+    finally:
+        runtime.close()
+    if not entries:
+        print(f"no objective {objective_id}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([e.as_json() for e in entries], indent=2))
+    else:
+        print(render(entries))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from runtime.demo import ORG, load_demo
+
+    runtime = build_runtime()
+    try:
+        if runtime.app.recorder.max_notification_id() and not args.force:
+            print(
+                "the event store is not empty; `okr demo --force` adds the demo anyway",
+                file=sys.stderr,
+            )
+            return 1
+        loaded = load_demo(runtime.app)
+        _, token = runtime.tokens.create(ORG, "olivia", "admin")
+    finally:
+        runtime.close()
+    print(f"loaded the demo organization {ORG!r}: {len(loaded.objectives)} objectives,")
+    print(f"{len(loaded.key_results)} key results, {loaded.last_position} events.")
+    print(f"admin token for {ORG}/olivia (shown once): {token}")
+    print(f"current cycle: {loaded.cycles['current']}")
+    return 0
+
+
 def _token_create(args: argparse.Namespace) -> int:
     runtime = build_runtime()
     try:
@@ -136,6 +184,19 @@ def parser() -> argparse.ArgumentParser:
         "projection", nargs="?", help="cycles, teams, objectives or issue_links (default: all)"
     )
     rebuild.set_defaults(run=_rebuild)
+
+    audit = commands.add_parser(
+        "audit", help="print an objective's story: who changed what, when, progress before → after"
+    )
+    audit.add_argument("objective_id", help="the objective's id")
+    audit.add_argument("--json", action="store_true", help="machine-readable output")
+    audit.set_defaults(run=_audit)
+
+    demo = commands.add_parser(
+        "demo", help="load a realistic demo organization (teams, two cycles, weeks of history)"
+    )
+    demo.add_argument("--force", action="store_true", help="load even if there are events")
+    demo.set_defaults(run=_demo)
 
     token = commands.add_parser("token", help="manage API bearer tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")

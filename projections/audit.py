@@ -1,0 +1,190 @@
+"""An objective's story for auditors: who changed what, when, and how progress moved.
+
+Built by replaying the objective's events in order (the same aggregate code as
+the write side) and reading the objective's progress after each one; aligned
+KRs take what progress history held at that moment, as in time travel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from domain.objective import Objective
+from domain.values import ProgressMode
+from projections.history import plain
+from projections.objective_queries import progress_at, progress_history
+from projections.store import ViewStore
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    version: int | None  # None: a move caused by a child objective, not an event of this one
+    at: datetime
+    actor: str | None
+    type: str
+    summary: str
+    progress_before: float | None
+    progress_after: float
+    data: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "at": self.at.isoformat()}
+
+
+def audit_trail(app: Application[UUID], store: ViewStore, objective_id: UUID) -> list[AuditEntry]:
+    entries: list[AuditEntry] = []
+    objective: Objective | None = None
+    for event in app.events.get(objective_id):
+        previous = objective
+        titles = _titles(previous)
+        before = None
+        if previous is not None:
+            before = previous.progress(_aligned(store, previous, event.timestamp))
+        objective = event.mutate(objective)
+        assert isinstance(objective, Objective)
+        after = objective.progress(_aligned(store, objective, event.timestamp))
+        data = plain(
+            {
+                k: v
+                for k, v in event.__dict__.items()
+                if k not in {"originator_id", "originator_version", "originator_topic", "timestamp"}
+            }
+        )
+        actor = data.pop("actor", None)
+        titles.update(_titles(objective))
+        entries.append(
+            AuditEntry(
+                version=event.originator_version,
+                at=event.timestamp,
+                actor=actor,
+                type=type(event).__name__,
+                summary=summarise(type(event).__name__, data, titles),
+                progress_before=before,
+                progress_after=after,
+                data=data,
+            )
+        )
+    return _with_child_moves(entries, child_moves(store, objective_id))
+
+
+def _aligned(store: ViewStore, objective: Objective, at: datetime) -> dict[str, float]:
+    ids = [kr.id for kr in objective.active_key_results() if kr.mode == ProgressMode.ALIGNED]
+    return progress_at(store, str(objective.id), ids, at) if ids else {}
+
+
+def child_moves(store: ViewStore, objective_id: UUID) -> list[AuditEntry]:
+    """Moves of the objective's progress caused by objectives aligned to its KRs."""
+    moves = []
+    previous: float | None = None
+    for point in progress_history(store, str(objective_id)):
+        if point["key_result_id"] is not None:
+            continue
+        if point["cause"].get("type") == "child_progress":
+            moves.append(
+                AuditEntry(
+                    version=None,
+                    at=datetime.fromisoformat(point["at"]),
+                    actor=None,
+                    type="ChildProgress",
+                    summary=f"child objective {point['cause']['child_objective_id']} moved",
+                    progress_before=previous,
+                    progress_after=point["progress"],
+                    data=dict(point["cause"]),
+                )
+            )
+        previous = point["progress"]
+    return moves
+
+
+def _with_child_moves(entries: list[AuditEntry], moves: list[AuditEntry]) -> list[AuditEntry]:
+    """Interleave by time; an event and the child move it caused share no timestamp."""
+    return sorted([*entries, *moves], key=lambda e: (e.at, e.version is None, e.version or 0))
+
+
+def _titles(objective: Objective | None) -> dict[str, str]:
+    if objective is None:
+        return {}
+    return {kr_id: kr.title for kr_id, kr in objective.key_results.items()}
+
+
+def _kr(data: dict[str, Any], titles: dict[str, str]) -> str:
+    kr_id = str(data.get("key_result_id"))
+    return f'"{titles.get(kr_id, kr_id)}"'
+
+
+def summarise(kind: str, data: dict[str, Any], titles: dict[str, str]) -> str:
+    """One line in OKR words for each kind of event."""
+    if kind == "Drafted":
+        owner = data.get("owner_user_id") or f"team {data.get('owner_team_id')}"
+        return f'drafted "{data["title"]}" ({data["level"]}, owner {owner}, {data["visibility"]})'
+    if kind == "Edited":
+        changes = ", ".join(f"{k} → {v!r}" for k, v in data["changes"].items())
+        return f"edited: {changes}"
+    if kind == "Realigned":
+        if data.get("key_result_id"):
+            return f"aligned to key result {data['key_result_id']}"
+        if data.get("objective_id"):
+            return f"aligned to objective {data['objective_id']}"
+        return "unaligned"
+    if kind == "Archived":
+        return "archived the objective"
+    if kind == "KeyResultAdded":
+        return f'added key result "{data["title"]}" ({data["mode"]}, weight {data["weight"]:g})'
+    if kind == "KeyResultEdited":
+        changes = ", ".join(f"{k} → {v!r}" for k, v in data["changes"].items())
+        return f"edited key result {_kr(data, titles)}: {changes}"
+    if kind == "KeyResultArchived":
+        return f"archived key result {_kr(data, titles)}"
+    if kind == "WeightsChanged":
+        changes = ", ".join(f'"{titles.get(k, k)}" → {v:g}' for k, v in data["weights"].items())
+        return f"re-weighted: {changes}"
+    if kind == "CheckedIn":
+        value = (
+            f"{data['percent']:g}%"
+            if data.get("percent") is not None
+            else f"current {data['current']:g}"
+            if data.get("current") is not None
+            else f"milestones done {data['milestones_done']}"
+            if data.get("milestones_done") is not None
+            else "status only"
+        )
+        confidence = (
+            f", confidence {data['confidence']:g}" if data.get("confidence") is not None else ""
+        )
+        note = f' — "{data["note"]}"' if data.get("note") else ""
+        return f"checked in {_kr(data, titles)}: {value} ({data['status']}{confidence}){note}"
+    if kind == "IssueLinked":
+        return f"linked issue {data['tracker']}:{data['issue_key']} to {_kr(data, titles)}"
+    if kind == "IssueUnlinked":
+        return f"unlinked issue {data['tracker']}:{data['issue_key']} from {_kr(data, titles)}"
+    if kind == "IssueStatusChanged":
+        return (
+            f"issue {data['tracker']}:{data['issue_key']} is now {data['status']}"
+            f" (event {data['event_id']}) on {_kr(data, titles)}"
+        )
+    if kind == "NoteAdded":
+        return f"note [{data['topic']}]: {data['text']}"
+    if kind == "RetrospectiveRecorded":
+        return f"retrospective recorded ({len(data['scores'])} scores)"
+    return kind
+
+
+def render(entries: list[AuditEntry]) -> str:
+    lines = []
+    for e in entries:
+        before = "—" if e.progress_before is None else f"{e.progress_before:.0%}"
+        moved = (
+            f"  progress {before} → {e.progress_after:.0%}"
+            if e.progress_before != e.progress_after
+            else ""
+        )
+        lines.append(
+            f"{e.at:%Y-%m-%d %H:%M:%S}  {'v' + str(e.version) if e.version else '':<5}"
+            f" {e.actor or '':<12} {e.summary}{moved}"
+        )
+    return "\n".join(lines)
