@@ -124,7 +124,7 @@ class IssueCommands(CommandsBase):
         outcome.applied = newer
         if not newer:
             return outcome
-        for objective_id, key_result_id in sorted(issue.links):
+        for objective_id, key_result_id in issue.links:
             objective = objectives.get(objective_id) or self.find(actor, objective_id, Objective)
             if objective is None or objective.archived:
                 continue

@@ -230,6 +230,7 @@ class ObjectiveCommands(TeamCommands):
                 key_result_id=key_result_id,
                 objective_id=objective.id,
                 organization_id=actor.organization_id,
+                actor=actor.label,
             )
             position = self.record(objective, locator)
             return Written(objective.id, objective.version, position, key_result_id)

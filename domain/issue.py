@@ -41,9 +41,10 @@ class Issue(Aggregate):
         self.url: str | None = None
         self.estimate: float | None = None
         self.last_occurred_at: datetime | None = None
-        self.applied_event_ids: set[str] = set()
-        # (objective id, key result id) pairs that link this issue.
-        self.links: set[tuple[UUID, UUID]] = set()
+        # Plain dicts, not sets or tuples, so snapshots serialise as JSON.
+        self.applied_event_ids: dict[str, bool] = {}
+        # "objective:key result" → the two ids: the KRs that link this issue.
+        self.linked: dict[str, list[UUID]] = {}
 
     def has_applied(self, event_id: str) -> bool:
         return event_id in self.applied_event_ids
@@ -69,7 +70,7 @@ class Issue(Aggregate):
         An event older than the last applied one is kept for the audit trail
         with ``applied=False`` and leaves the current status alone.
         """
-        self.applied_event_ids.add(event_id)
+        self.applied_event_ids[event_id] = applied
         if not applied:
             return
         self.status = IssueStatus(status)
@@ -79,10 +80,15 @@ class Issue(Aggregate):
         self.url = url if url is not None else self.url
         self.estimate = estimate if estimate is not None else self.estimate
 
+    @property
+    def links(self) -> list[tuple[UUID, UUID]]:
+        """(objective id, key result id) of every KR linking this issue, in a stable order."""
+        return sorted((objective, kr) for objective, kr in self.linked.values())
+
     @event("Linked")
     def link(self, objective_id: UUID, key_result_id: UUID, actor: str) -> None:
-        self.links.add((objective_id, key_result_id))
+        self.linked[f"{objective_id}:{key_result_id}"] = [objective_id, key_result_id]
 
     @event("Unlinked")
     def unlink(self, objective_id: UUID, key_result_id: UUID, actor: str) -> None:
-        self.links.discard((objective_id, key_result_id))
+        self.linked.pop(f"{objective_id}:{key_result_id}", None)

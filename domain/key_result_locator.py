@@ -21,6 +21,8 @@ class KeyResultLocator(Aggregate):
         return key_result_id
 
     @event("Registered")
-    def __init__(self, key_result_id: UUID, objective_id: UUID, organization_id: str) -> None:
+    def __init__(
+        self, key_result_id: UUID, objective_id: UUID, organization_id: str, actor: str
+    ) -> None:
         self.objective_id = objective_id
         self.organization_id = organization_id
