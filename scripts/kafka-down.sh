@@ -25,10 +25,26 @@ done
 
 log() { printf 'kafka-down: %s\n' "$*"; }
 
+# Alive = some thread is not a zombie. While the JVM exits, its main thread
+# is already a zombie (and /proc/PID/cmdline reads empty) for a second or two
+# while the shutdown hooks still run in other threads.
+running() {
+  local f st
+  for f in /proc/"$1"/task/*/stat; do
+    st="$(cat "$f" 2>/dev/null)" || continue
+    st="${st##*) }"            # drop "pid (comm) ", comm may contain spaces
+    [[ "${st%% *}" != Z ]] && return 0
+  done
+  return 1
+}
+
 # Only signal a pid that is really our broker (pid files can go stale).
+# Empty cmdline = a process already exiting, i.e. our broker mid-shutdown.
 is_broker() {
-  kill -0 "$1" 2>/dev/null &&
-    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+  local cmd
+  running "$1" || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  [[ -z "$cmd" || "$cmd" == *kafka.Kafka* ]]
 }
 
 pid=""
@@ -43,13 +59,14 @@ if [[ -n "$pid" ]] && is_broker "$pid"; then
   log "stopping broker (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   deadline=$((SECONDS + timeout_s))
-  while is_broker "$pid" && ((SECONDS < deadline)); do
+  while running "$pid" && ((SECONDS < deadline)); do
     sleep 0.5
   done
-  if is_broker "$pid"; then
+  if running "$pid"; then
     log "still running after ${timeout_s}s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    while is_broker "$pid"; do sleep 0.2; done
+    deadline=$((SECONDS + 10))
+    while running "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
   fi
   log "stopped"
 else

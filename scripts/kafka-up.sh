@@ -66,16 +66,39 @@ broker_answers() {
     --bootstrap-server "$bootstrap" --list >/dev/null 2>&1
 }
 
-# pid from the pid file, if that process is still our broker.
-live_pid() {
-  local pid
+# Alive = some thread is not a zombie (an exiting JVM's main thread is a
+# zombie while its shutdown hooks still run).
+running() {
+  local f st
+  for f in /proc/"$1"/task/*/stat; do
+    st="$(cat "$f" 2>/dev/null)" || continue
+    st="${st##*) }"            # drop "pid (comm) ", comm may contain spaces
+    [[ "${st%% *}" != Z ]] && return 0
+  done
+  return 1
+}
+
+# Sets $pid from the pid file if that process is still our broker.
+pid=""
+find_live_pid() {
+  local cmd
+  pid=""
   [[ -s "$pid_file" ]] || return 1
   pid="$(<"$pid_file")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || { pid=""; return 1; }
+  running "$pid" || { pid=""; return 1; }
+  cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || { pid=""; return 1; }
+  if [[ -z "$cmd" ]]; then
+    # Empty cmdline: our broker is mid-shutdown. Let it finish, then start anew.
+    log "broker $pid is shutting down; waiting for it to exit"
+    local deadline=$((SECONDS + 60))
+    while running "$pid" && ((SECONDS < deadline)); do sleep 0.5; done
+    running "$pid" && die "broker $pid did not finish shutting down"
+    pid=""
+    return 1
+  fi
   # Guard against pid reuse: the process must be kafka.Kafka.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
-  printf '%s\n' "$pid"
+  [[ "$cmd" == *kafka.Kafka* ]] || { pid=""; return 1; }
 }
 
 print_version() {
@@ -150,6 +173,8 @@ EOF
 cat >"$cache/log4j2.properties" <<'EOF'
 status = warn
 name = okr-kafka-broker
+# Kafka shuts down in its own hook; log4j2's hook would stop logging midway.
+shutdownHook = disable
 appender.file.type = RollingFile
 appender.file.name = file
 appender.file.fileName = ${sys:kafka.logs.dir}/server.log
@@ -181,7 +206,7 @@ EOF
 
 # --- 3. already running? ------------------------------------------------------
 
-if pid="$(live_pid)"; then
+if find_live_pid; then
   if broker_answers; then
     log "broker already running (pid $pid) on $bootstrap"
     print_version
@@ -196,7 +221,6 @@ elif port_open; then
   die "port $port is in use by something that is not a Kafka broker"
 else
   rm -f "$pid_file"
-  pid=""
 fi
 
 # --- 4. format storage once ---------------------------------------------------
@@ -219,13 +243,14 @@ if [[ -z "$pid" ]]; then
   log "starting Kafka broker on $bootstrap (controller $host:$controller_port)"
   # setsid: own session, so the broker outlives the shell/job that started it.
   # stdout/stderr catch anything before log4j2 is up (e.g. JVM errors).
+  # 9>&- : the broker must not inherit (and forever hold) the run lock.
   nohup setsid "$java_bin" -Xms256m -Xmx512m \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     -Dkafka.logs.dir="$logs" \
     -Dlog4j2.configurationFile="$cache/log4j2.properties" \
     -cp "$libs/*" kafka.Kafka "$props" \
-    >>"$logs/kafka.out" 2>&1 </dev/null &
+    >>"$logs/kafka.out" 2>&1 </dev/null 9>&- &
   pid=$!
   printf '%s\n' "$pid" >"$pid_file"
 fi
@@ -234,7 +259,7 @@ fi
 
 deadline=$((SECONDS + timeout_s))
 until broker_answers; do
-  if ! kill -0 "$pid" 2>/dev/null; then
+  if ! running "$pid"; then
     log "broker process $pid exited during start-up; last log lines:"
     tail -n 40 "$logs/server.log" "$logs/kafka.out" 2>/dev/null || true
     rm -f "$pid_file"
