@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.deps import StorableBody
 from api.errors import install_error_handlers
-from api.routers import cycles, health
+from api.routers import cycle_views, cycles, dashboard, health, issues, objectives, teams
 from runtime.bootstrap import Runtime
 
 
@@ -25,6 +26,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (health, cycles):
-        app.include_router(module.router, prefix="/v1")
+    for module in (health, teams, cycles, cycle_views, objectives, issues):
+        app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
+    app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated
 
@@ -9,12 +10,17 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
+from api.schemas import unstorable
 from commands.actor import Actor
 from commands.application import OkrApplication
+from domain.values import TokenRole
+from domain.visibility import Viewer
 from projections.store import ViewStore
+from projections.teams import managed_teams
 from runtime.bootstrap import Runtime
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `okr token create`")
+MAX_POSITION = 2**63 - 1
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
@@ -53,6 +59,29 @@ def get_actor(
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
+def get_writer(actor: ActorDep) -> Actor:
+    """An actor who may change OKRs: an integration token only feeds issue events."""
+    if actor.role is TokenRole.INTEGRATION:
+        raise ApiError(403, "an integration token may only submit issue events", code="forbidden")
+    return actor
+
+
+WriterDep = Annotated[Actor, Depends(get_writer)]
+
+
+def get_viewer(actor: ActorDep, store: StoreDep) -> Viewer:
+    """Who reads: private objectives are shown to admins, owners, owner-team managers."""
+    return Viewer(
+        organization_id=actor.organization_id,
+        user_id=actor.user_id,
+        is_admin=actor.is_admin,
+        managed_team_ids=frozenset(managed_teams(store, actor.organization_id, actor.user_id)),
+    )
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
 def get_expected_version(
     if_match: Annotated[
         str | None,
@@ -74,10 +103,24 @@ def wait_for_position(
     runtime: RuntimeDep,
     min_position: Annotated[
         int | None,
-        Query(ge=0, description="wait (at most 5 s) until read models reach this position"),
+        Query(
+            ge=0,
+            le=MAX_POSITION,
+            description="a position a write answered: wait (at most 5 s) until the read"
+            " models reach it",
+        ),
     ] = None,
 ) -> None:
-    if min_position and not runtime.wait_for(min_position):
+    if not min_position:
+        return
+    written = runtime.app.recorder.max_notification_id() or 0
+    if min_position > written:
+        raise ApiError(
+            422,
+            f"min_position {min_position} is beyond the end of the log ({written})",
+            code="validation_error",
+        )
+    if not runtime.wait_for(min_position):
         raise ApiError(
             503,
             f"read models have not reached position {min_position} yet; retry shortly",
@@ -86,3 +129,27 @@ def wait_for_position(
 
 
 MinPosition = Depends(wait_for_position)
+
+
+async def storable_body(request: Request) -> None:
+    """Refuse a JSON body holding text no store can keep (NUL, unpaired surrogates).
+
+    Such text would be written into an event and then stop every read model
+    that copies it into a PostgreSQL TEXT column. Applied to every router, so
+    routes with their own request models get the same guard.
+    """
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return
+    raw = await request.body()
+    if not raw:
+        return
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        return  # not JSON: the route's own parsing answers 400
+    reason = unstorable(document)
+    if reason:
+        raise ApiError(422, reason, code="validation_error")
+
+
+StorableBody = Depends(storable_body)

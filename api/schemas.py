@@ -1,12 +1,116 @@
-"""Response shapes shared by every router."""
+"""Request and response shapes shared by the routers (SPEC §7).
+
+Request models forbid unknown fields and refuse text that no store can hold
+(NUL characters, unpaired surrogates): such a string would be written as an
+event and then fail every read model that tries to copy it into a TEXT column.
+Numbers are strict (``true`` is not 1) and finite (no NaN or infinity).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    field_validator,
+)
 
 from commands.base import Written
+from domain.values import IssueStatus, KeyResultStatus, Level, ProgressMode, Visibility
+
+TITLE_LIMIT = 500
+TEXT_LIMIT = 10_000
+ID_LIMIT = 200
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+NotBlank = AfterValidator(_not_blank)
+
+
+def _json_object(value: Any) -> Any:
+    # Lax validation would read a list of pairs as a mapping; a JSON API wants an object.
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value
+
+
+JsonObject = BeforeValidator(_json_object)
+Number = Annotated[StrictFloat, Field(allow_inf_nan=False)]
+NonNegative = Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[StrictFloat, Field(ge=0, le=1, allow_inf_nan=False)]
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_LIMIT), NotBlank]
+LongText = Annotated[str, Field(max_length=TEXT_LIMIT)]
+UserId = Annotated[str, Field(min_length=1, max_length=ID_LIMIT, description="a user id"), NotBlank]
+TRACKER_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+Tracker = Annotated[
+    str, Field(pattern=TRACKER_PATTERN, description="tracker slug, e.g. github, jira")
+]
+IssueKey = Annotated[
+    str, Field(min_length=1, max_length=300, description="e.g. acme/app#42"), NotBlank
+]
+
+
+def unstorable(value: Any) -> str | None:
+    """Why a (possibly nested) value can't be stored as text, or None when it can.
+
+    Iterative, so a deeply nested document can't exhaust the stack; the answer
+    names where the bad text is, e.g. ``weights.<key>`` or ``milestones.2``.
+    """
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        where, item = pending.pop()
+        if isinstance(item, str):
+            reason = _bad_text(item)
+            if reason:
+                return f"{where}: {reason}" if where else reason
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                reason = _bad_text(key) if isinstance(key, str) else None
+                if reason:
+                    return f"{where or 'body'}: a key {reason}"
+                pending.append((f"{where}.{key}" if where else str(key), child))
+        elif isinstance(item, list | tuple):
+            pending.extend((f"{where}.{i}" if where else str(i), c) for i, c in enumerate(item))
+    return None
+
+
+def _bad_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (no unpaired surrogates)"
+    return None
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: unknown fields are refused, text must be storable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        reason = _bad_text(value) if isinstance(value, str) else unstorable(value)
+        if reason:
+            raise ValueError(reason)
+        return value
+
+
+# ---------------------------------------------------------------- writes
 
 
 class WriteResult(BaseModel):
@@ -17,3 +121,206 @@ class WriteResult(BaseModel):
     @classmethod
     def of(cls, written: Written) -> WriteResult:
         return cls(id=written.id, version=written.version, position=written.position)
+
+
+class KeyResultWriteResult(WriteResult):
+    key_result_id: UUID = Field(description="the new key result's id")
+
+    @classmethod
+    def of(cls, written: Written) -> KeyResultWriteResult:
+        assert written.key_result_id is not None
+        return cls(
+            id=written.id,
+            version=written.version,
+            position=written.position,
+            key_result_id=written.key_result_id,
+        )
+
+
+# ---------------------------------------------------------------- teams
+
+
+class TeamMemberOut(BaseModel):
+    user_id: str
+    role: str = Field(description="manager or member")
+
+
+class TeamOut(BaseModel):
+    id: UUID
+    name: str
+    parent_id: UUID | None
+    version: int
+    members: list[TeamMemberOut]
+
+
+class TeamList(BaseModel):
+    teams: list[TeamOut]
+
+
+# ---------------------------------------------------------------- objectives
+
+
+class MilestoneOut(BaseModel):
+    title: str
+    done: bool
+
+
+class LinkedIssueOut(BaseModel):
+    tracker: str
+    issue_key: str
+    status: IssueStatus | None = Field(description="null until the tracker reported one")
+    estimate: float | None = Field(description="null counts as 1")
+
+
+class KeyResultOut(BaseModel):
+    id: UUID
+    title: str
+    mode: ProgressMode
+    weight: float
+    progress: float = Field(description="0..1")
+    status: KeyResultStatus | None = Field(description="latest check-in status; null before one")
+    confidence: float | None
+    start: float | None
+    target: float | None
+    current: float | None
+    unit: str | None
+    milestones: list[MilestoneOut]
+    issues: list[LinkedIssueOut]
+    assignee_id: str | None
+    participant_ids: list[str]
+    last_check_in_at: datetime | None
+
+
+class RetrospectiveOut(BaseModel):
+    scores: dict[UUID, float] = Field(description="final score per key result, where given")
+    problems: str
+    improvements: str
+    next_focus: str
+    achievement_rate: float | None = Field(
+        description="Σ w·score / Σ w; a KR without a score scores its progress"
+    )
+
+
+class ObjectiveOut(BaseModel):
+    id: UUID
+    cycle_id: UUID
+    title: str
+    description: str
+    level: Level
+    owner_team_id: UUID | None
+    owner_user_id: str | None
+    visibility: Visibility
+    aligned_to_objective_id: UUID | None
+    aligned_to_key_result_id: UUID | None
+    archived: bool
+    progress: float = Field(description="Σ w·p / Σ w over the live key results, 0..1")
+    status: KeyResultStatus = Field(description="worst latest status of its key results")
+    expected_progress: float = Field(description="fraction of the cycle elapsed (pace), 0..1")
+    version: int
+    key_results: list[KeyResultOut]
+    retrospective: RetrospectiveOut | None = Field(
+        default=None, description="present once a retrospective was recorded"
+    )
+
+
+class ObjectiveNode(ObjectiveOut):
+    children: list[ObjectiveNode] = Field(
+        description="objectives aligned to this one or to one of its key results"
+    )
+
+
+class TreeOut(BaseModel):
+    cycle_id: UUID
+    objectives: list[ObjectiveNode]
+
+
+class HistoryEvent(BaseModel):
+    version: int
+    type: str = Field(description="the event's class, e.g. CheckedIn, IssueStatusChanged")
+    occurred_at: datetime
+    actor: str | None
+    data: dict[str, Any]
+
+
+class HistoryOut(BaseModel):
+    events: list[HistoryEvent]
+
+
+class ProgressPoint(BaseModel):
+    at: datetime
+    key_result_id: UUID | None = Field(description="null for the objective's own progress")
+    progress: float
+    cause: dict[str, Any] = Field(
+        description="what moved it: type (check_in, issue_event, weight_change, child_progress,"
+        " ...), actor, event_id for issue events, child_objective_id for roll-ups"
+    )
+
+
+class ProgressHistoryOut(BaseModel):
+    points: list[ProgressPoint]
+
+
+# ---------------------------------------------------------------- cycle views
+
+
+class StaleKeyResult(BaseModel):
+    objective_id: UUID
+    key_result_id: UUID
+    last_check_in_at: datetime | None
+
+
+class DashboardOut(BaseModel):
+    cycle_id: UUID
+    team_id: UUID | None
+    objective_count: int
+    mean_progress: float
+    expected_progress: float
+    achievement_rate: float | None = Field(description="mean over retrospectives recorded")
+    counts_by_status: dict[str, int] = Field(description="objectives per status")
+    stale_key_result_count: int
+    stale_key_results: list[StaleKeyResult] = Field(
+        description="key results with no check-in in the last 14 days"
+    )
+
+
+class ReviewWarningOut(BaseModel):
+    code: str = Field(
+        description="too_few_key_results, too_many_key_results, not_aligned, all_weights_zero,"
+        " numeric_without_target or near_duplicate_title"
+    )
+    objective_id: UUID
+    message: str
+    key_result_id: UUID | None = None
+    other_objective_id: UUID | None = None
+
+
+class ReviewOut(BaseModel):
+    cycle_id: UUID
+    warnings: list[ReviewWarningOut]
+
+
+# ---------------------------------------------------------------- issues
+
+
+class IssueLinkOut(BaseModel):
+    objective_id: UUID
+    key_result_id: UUID
+
+
+class IssueOut(BaseModel):
+    tracker: str
+    issue_key: str
+    status: IssueStatus | None = Field(description="null until the tracker reported one")
+    raw_status: str | None
+    title: str | None
+    url: str | None
+    estimate: float | None
+    occurred_at: datetime | None = Field(description="time of the status now applied")
+    key_results: list[IssueLinkOut] = Field(description="linked key results the caller may see")
+
+
+class IssueEventResult(BaseModel):
+    issue_id: UUID
+    duplicate: bool = Field(description="this event_id was applied before: nothing changed")
+    applied: bool = Field(description="false for a duplicate or an event older than the last one")
+    position: int = Field(description="log position; 0 when nothing was written")

@@ -16,8 +16,9 @@ DEFAULT_SNAPSHOT_INTERVAL = 100
 class OkrApplication(ObjectiveCommands, IssueCommands, CycleCommands):
     """Every command of SPEC §7 that writes, one method each."""
 
-    # Objectives (every check-in) and issues (every tracker event) collect many
-    # events; snapshots keep loading them fast. OKR_SNAPSHOT_INTERVAL changes the interval; 0 turns it off.
+    # Objectives (every check-in) and issues (every tracker event) collect
+    # many events; snapshots keep loading them fast. OKR_SNAPSHOT_INTERVAL
+    # changes the interval; 0 turns it off.
     snapshotting_intervals: ClassVar[dict[Any, int]] = {
         Objective: DEFAULT_SNAPSHOT_INTERVAL,
         Issue: DEFAULT_SNAPSHOT_INTERVAL,

@@ -23,6 +23,12 @@ def require_admin(actor: Actor, what: str) -> None:
         raise PermissionDenied(f"only an admin may {what}")
 
 
+def require_person(actor: Actor) -> None:
+    """Integration tokens feed issue events and read; they change nothing else."""
+    if actor.role is TokenRole.INTEGRATION:
+        raise PermissionDenied("an integration token may only submit issue events")
+
+
 def require_issue_feed(actor: Actor) -> None:
     if actor.role not in (TokenRole.ADMIN, TokenRole.INTEGRATION):
         raise PermissionDenied("only an admin or an integration token may submit issue events")
@@ -62,6 +68,7 @@ def require_visible(actor: Actor, objective: Objective, managers: Collection[str
 
 def require_editor(actor: Actor, objective: Objective, managers: Collection[str]) -> None:
     require_visible(actor, objective, managers)
+    require_person(actor)
     if not is_editor(actor, objective, managers):
         raise PermissionDenied(
             "only an admin, the owner or a manager of the owner team may change this objective"
@@ -73,6 +80,7 @@ def require_key_result_worker(
 ) -> None:
     """Check-ins and issue links: editors, the KR's assignee and participants."""
     require_visible(actor, objective, managers)
+    require_person(actor)
     if is_editor(actor, objective, managers):
         return
     kr = objective.key_result(key_result_id)
@@ -87,6 +95,7 @@ def require_may_draft(
     actor: Actor, level: str, owner_user_id: str | None, managers: Collection[str]
 ) -> None:
     """Organization: admin; team: admin or owner team manager; individual: owner or admin."""
+    require_person(actor)
     if actor.is_admin:
         return
     if level == Level.ORGANIZATION:

@@ -138,11 +138,18 @@ class CommandsBase(Application[UUID]):
         cls: type[A],
         command: Callable[[A], object],
         expected_version: int | None = None,
+        authorize: Callable[[A], object] | None = None,
     ) -> Written:
-        """Run ``command`` on a fresh copy of one aggregate until it saves."""
+        """Run ``command`` on a fresh copy of one aggregate until it saves.
+
+        ``authorize`` runs before the If-Match check, so a caller who may not
+        see the aggregate learns nothing from a version mismatch.
+        """
 
         def attempt() -> Written:
             aggregate = self.load(actor, aggregate_id, cls)
+            if authorize is not None:
+                authorize(aggregate)
             self.check_version(aggregate, expected_version)
             result = command(aggregate)
             position = self.record(aggregate)

@@ -24,6 +24,7 @@ from domain.errors import InvalidCommand
 from domain.issue import Issue, issue_id
 from domain.key_result import finite
 from domain.objective import Objective
+from domain.text import check_text
 from domain.values import IssueStatus
 
 
@@ -63,6 +64,7 @@ class IssueCommands(CommandsBase):
         self, actor: Actor, reports: Sequence[IssueReport]
     ) -> list[IssueOutcome]:
         """Apply a batch in order, saved with one ``save()`` (throughput for ingestion)."""
+        require_issue_feed(actor)
         for report in reports:
             _validate(report)
 
@@ -159,6 +161,8 @@ class IssueCommands(CommandsBase):
 def _validate(report: IssueReport) -> None:
     if not report.event_id or not report.tracker or not report.issue_key:
         raise InvalidCommand("event_id, tracker and issue_key are required")
+    for name in ("event_id", "tracker", "issue_key", "raw_status", "title", "url"):
+        check_text(name, getattr(report, name))
     try:
         IssueStatus(report.status)
     except ValueError:

@@ -18,6 +18,7 @@ from commands.authorization import (
     require_editor,
     require_key_result_worker,
     require_may_draft,
+    require_person,
     require_visible,
 )
 from commands.base import Written
@@ -30,6 +31,12 @@ from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.team import Team
 from domain.values import Level
+
+
+def require_note_author(actor: Actor, objective: Objective, managers: frozenset[str]) -> None:
+    """Anyone who may see the objective may write a note on it (but not an integration)."""
+    require_visible(actor, objective, managers)
+    require_person(actor)
 
 
 class ObjectiveCommands(TeamCommands):
@@ -62,6 +69,8 @@ class ObjectiveCommands(TeamCommands):
             parent = self.load(actor, objective_id, Objective)
         else:
             return None
+        # A parent the caller may not see answers exactly like a missing one.
+        require_visible(actor, parent, self.team_managers(actor, parent.owner_team_id))
         if parent.archived:
             raise Conflict(f"objective {parent.id} is archived")
         if parent.cycle_id != cycle_id:
@@ -77,13 +86,16 @@ class ObjectiveCommands(TeamCommands):
         expected_version: int | None,
         may: Callable[[Actor, Objective, frozenset[str]], None] = require_editor,
     ) -> Written:
-        def checked(objective: Objective) -> object:
-            managers = self.team_managers(actor, objective.owner_team_id)
-            may(actor, objective, managers)
-            self._cycle_allows(actor, objective.cycle_id, action)
-            return command(objective, managers)
+        def authorize(objective: Objective) -> None:
+            may(actor, objective, self.team_managers(actor, objective.owner_team_id))
 
-        return self.change(actor, objective_id, Objective, checked, expected_version)
+        def checked(objective: Objective) -> object:
+            self._cycle_allows(actor, objective.cycle_id, action)
+            return command(objective, self.team_managers(actor, objective.owner_team_id))
+
+        return self.change(
+            actor, objective_id, Objective, checked, expected_version, authorize=authorize
+        )
 
     # ------------------------------------------------------------ drafting
 
@@ -211,8 +223,8 @@ class ObjectiveCommands(TeamCommands):
     ) -> Written:
         def attempt() -> Written:
             objective = self.load(actor, objective_id, Objective)
-            self.check_version(objective, expected_version)
             require_editor(actor, objective, self.team_managers(actor, objective.owner_team_id))
+            self.check_version(objective, expected_version)
             self._cycle_allows(actor, objective.cycle_id, PhaseAction.EDIT_OBJECTIVES)
             key_result_id = objective.add_key_result(
                 title=title,
@@ -355,7 +367,7 @@ class ObjectiveCommands(TeamCommands):
                 estimate=estimate if estimate is not None else issue.estimate,
                 url=url if url is not None else issue.url,
                 title=title if title is not None else issue.title,
-                status=issue.status.value if issue.status is not None else None,
+                status=issue.status,
                 actor=actor.label,
             )
             issue.link(objective.id, key_result_id, actor=actor.label)
@@ -395,9 +407,9 @@ class ObjectiveCommands(TeamCommands):
         self, actor: Actor, objective_id: UUID, key_result_id: UUID, expected_version: int | None
     ) -> Objective:
         objective = self.load(actor, objective_id, Objective)
-        self.check_version(objective, expected_version)
         managers = self.team_managers(actor, objective.owner_team_id)
         require_key_result_worker(actor, objective, str(key_result_id), managers)
+        self.check_version(objective, expected_version)
         self._cycle_allows(actor, objective.cycle_id, PhaseAction.EDIT_OBJECTIVES)
         return objective
 
@@ -418,7 +430,7 @@ class ObjectiveCommands(TeamCommands):
             PhaseAction.NOTE,
             lambda o, _: o.add_note(topic=topic, text=text, actor=actor.label),
             expected_version,
-            require_visible,
+            require_note_author,
         )
 
     def record_retrospective(

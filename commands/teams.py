@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from commands.actor import Actor
-from commands.authorization import require_admin
+from commands.authorization import require_admin, require_person
 from commands.base import CommandsBase, Written
 from domain.errors import PermissionDenied
 from domain.team import Team
@@ -31,6 +31,7 @@ class TeamCommands(CommandsBase):
         expected_version: int | None = None,
     ) -> Written:
         def command(team: Team) -> None:
+            require_person(actor)
             if not (actor.is_admin or team.is_manager(actor.user_id)):
                 raise PermissionDenied("only an admin or a manager of the team may set members")
             team.set_member(user_id, role, actor=actor.label)

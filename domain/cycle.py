@@ -13,6 +13,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidCommand, PhaseRuleViolation
+from domain.text import check_text
 from domain.values import Cadence, Phase, next_phase
 
 
@@ -77,6 +78,7 @@ class Cycle(Aggregate):
         actor: str,
     ) -> Cycle:
         """Validate before the fact, so replaying old events never re-checks rules."""
+        check_text("name", name)
         if not name.strip():
             raise InvalidCommand("a cycle needs a name")
         if start_date >= end_date:

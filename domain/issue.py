@@ -35,7 +35,7 @@ class Issue(Aggregate):
         self.organization_id = organization_id
         self.tracker = tracker
         self.issue_key = issue_key
-        self.status: IssueStatus | None = None
+        self.status: str | None = None  # an IssueStatus value; plain, as snapshots hold it
         self.raw_status: str | None = None
         self.title: str | None = None
         self.url: str | None = None
@@ -73,7 +73,7 @@ class Issue(Aggregate):
         self.applied_event_ids[event_id] = applied
         if not applied:
             return
-        self.status = IssueStatus(status)
+        self.status = IssueStatus(status).value
         self.raw_status = raw_status
         self.last_occurred_at = occurred_at
         self.title = title if title is not None else self.title

@@ -27,12 +27,14 @@ from domain.key_result import (
     validate_new,
 )
 from domain.progress import achievement_rate, objective_progress, objective_status
+from domain.text import check_text
 from domain.values import IssueStatus, Level, NoteTopic, ProgressMode, Visibility
 
 TEXT_LIMIT = 10_000
 
 
 def _required_text(name: str, value: str | None, *, limit: int = 500) -> str:
+    check_text(name, value)
     if value is None or not value.strip():
         raise InvalidCommand(f"{name} must not be empty")
     if len(value) > limit:
@@ -41,6 +43,7 @@ def _required_text(name: str, value: str | None, *, limit: int = 500) -> str:
 
 
 def _optional_text(name: str, value: str | None, *, limit: int = TEXT_LIMIT) -> str | None:
+    check_text(name, value)
     if value is not None and len(value) > limit:
         raise InvalidCommand(f"{name} is longer than {limit} characters")
     return value
@@ -104,6 +107,7 @@ class Objective(Aggregate):
             kind = Level(level)
         except ValueError:
             raise InvalidCommand(f"unknown level {level!r}") from None
+        check_text("owner_user_id", owner_user_id)
         if kind is Level.INDIVIDUAL:
             if not owner_user_id or not owner_user_id.strip():
                 raise InvalidCommand("an individual objective needs owner_user_id")
@@ -244,6 +248,10 @@ class Objective(Aggregate):
         actor: str,
     ) -> UUID:
         self._require_active()
+        for name, text in (("unit", unit), ("assignee_id", assignee_id)):
+            check_text(name, text)
+        for text in [*(milestones or ()), *(participant_ids or ())]:
+            check_text("milestones and participant_ids", str(text))
         validate_new(
             title=title,
             mode=mode,
@@ -316,7 +324,9 @@ class Objective(Aggregate):
             elif name == "participant_ids":
                 clean[name] = list(dict.fromkeys(value or ()))
             else:
-                clean[name] = value
+                clean[name] = check_text(name, value)
+        for participant in clean.get("participant_ids") or ():
+            check_text("participant_ids", str(participant))
         numeric_fields = {"start", "target", "unit"} & set(clean)
         if numeric_fields and kr.mode != ProgressMode.NUMERIC:
             raise InvalidCommand("start, target and unit are for numeric key results only")
@@ -441,6 +451,11 @@ class Objective(Aggregate):
         self._require_active()
         kr = self._active_key_result(key_result_id)
         finite("estimate", estimate, minimum=0)
+        for name, text in (("tracker", tracker), ("issue_key", issue_key), ("url", url)):
+            check_text(name, text)
+        _optional_text("title", title)
+        if not tracker.strip() or not issue_key.strip():
+            raise InvalidCommand("tracker and issue_key must not be empty")
         if kr.has_issue(tracker, issue_key):
             raise Conflict(f"issue {tracker}:{issue_key} is already linked to this key result")
         self._issue_linked(

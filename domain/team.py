@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidCommand
+from domain.text import check_text
 from domain.values import TeamRole
 
 
@@ -24,6 +25,7 @@ class Team(Aggregate):
 
     @classmethod
     def form(cls, *, organization_id: str, name: str, parent_id: UUID | None, actor: str) -> Team:
+        check_text("name", name)
         if not name.strip():
             raise InvalidCommand("a team needs a name")
         return cls(
@@ -32,6 +34,7 @@ class Team(Aggregate):
 
     def set_member(self, user_id: str, role: str, actor: str) -> None:
         """Adding an existing member again changes their role; the same role is a no-op."""
+        check_text("user_id", user_id)
         if not user_id.strip():
             raise InvalidCommand("user_id must not be empty")
         try:

@@ -53,7 +53,7 @@ def _cycle_dates(tx: Tx, organization_id: str, cycle_id: str) -> tuple[date, dat
 def _cycle_rows(tx: Tx, viewer: Viewer, cycle_id: str) -> list[Row]:
     rows = tx.fetchall(
         f"{_ROW} WHERE o.organization_id = :org AND o.cycle_id = :cycle AND o.archived = 0"
-        " ORDER BY o.id",
+        " ORDER BY o.drafted_position, o.id",
         {"org": viewer.organization_id, "cycle": cycle_id},
     )
     return [row for row in rows if _visible(viewer, row)]

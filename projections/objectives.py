@@ -68,6 +68,7 @@ class ObjectivesView(ReadModel):
         " achievement_rate DOUBLE PRECISION,"
         " version INTEGER NOT NULL,"
         " doc TEXT NOT NULL,"
+        " drafted_position BIGINT NOT NULL,"
         " updated_at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS okr_objectives_cycle"
         " ON okr_objectives (organization_id, cycle_id)",
@@ -172,7 +173,7 @@ class ObjectivesView(ReadModel):
                 points.add(str(objective.id), kr["id"], kr["progress"], cause)
         if old_doc is None or old_doc["progress"] != document["progress"]:
             points.add(str(objective.id), OBJECTIVE, document["progress"], cause)
-        self._upsert(tx, objective, document, points.at)
+        self._upsert(tx, objective, document, points.at, points.position)
         return document
 
     def _aligned_values(self, tx: Tx, objective: Objective) -> dict[str, float]:
@@ -225,15 +226,18 @@ class ObjectivesView(ReadModel):
             {"id": str(objective_id)},
         )
 
-    def _upsert(self, tx: Tx, objective: Objective, document: dict[str, Any], at: str) -> None:
+    def _upsert(
+        self, tx: Tx, objective: Objective, document: dict[str, Any], at: str, position: int
+    ) -> None:
+        """``position`` is kept only from the first write: the drafting order."""
         contributors = sorted(objective.contributors())
         retrospective = document.get("retrospective")
         tx.execute(
             "INSERT INTO okr_objectives (id, organization_id, cycle_id, parent_id, aligned_kr_id,"
             " level, owner_team_id, owner_user_id, visibility, contributors, archived, progress,"
-            " status, achievement_rate, version, doc, updated_at) VALUES (:id, :org, :cycle,"
-            " :parent, :kr, :level, :team, :user, :visibility, :contributors, :archived,"
-            " :progress, :status, :rate, :version, :doc, :at)"
+            " status, achievement_rate, version, doc, drafted_position, updated_at) VALUES (:id,"
+            " :org, :cycle, :parent, :kr, :level, :team, :user, :visibility, :contributors,"
+            " :archived, :progress, :status, :rate, :version, :doc, :position, :at)"
             " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id,"
             " aligned_kr_id = excluded.aligned_kr_id, visibility = excluded.visibility,"
             " contributors = excluded.contributors, archived = excluded.archived,"
@@ -257,6 +261,7 @@ class ObjectivesView(ReadModel):
                 "rate": retrospective["achievement_rate"] if retrospective else None,
                 "version": objective.version,
                 "doc": json.dumps(document, separators=(",", ":")),
+                "position": position,
                 "at": at,
             },
         )

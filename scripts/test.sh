@@ -10,6 +10,7 @@ started=$SECONDS
 bash scripts/install.sh
 bash scripts/postgres-up.sh
 bash scripts/kafka-up.sh
+bash scripts/chromium-install.sh   # the dashboard's browser test drives a real Chromium
 
 . .venv/bin/activate
 echo "== ruff"; ruff check .

@@ -21,7 +21,8 @@ class Health(BaseModel):
 def health(runtime: RuntimeDep) -> Health:
     follower = runtime.follower
     return Health(
-        status="ok",
+        # A read-model batch that keeps failing is retried, never skipped: say so.
+        status="degraded" if follower.error is not None else "ok",
         mode="embedded" if runtime.settings.embedded else "postgres",
         position=runtime.app.recorder.max_notification_id() or 0,
         read_models={m.name: follower.position(m) for m in follower.models},

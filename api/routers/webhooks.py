@@ -1,0 +1,238 @@
+"""Tracker webhooks: a tracker's native payload in, one canonical issue event out.
+
+``POST /webhooks/{tracker}`` (SPEC §4, §7) needs no bearer token: a tracker
+proves itself with its signature when a secret is configured for it
+(``OKR_WEBHOOK_SECRET_<TRACKER>``). The payload is adapted by
+``consumers.trackers``; the event is then published to Kafka when
+``OKR_KAFKA_BOOTSTRAP`` is set (202: the consumer applies it), else applied
+in-process (200, with what it did). The organization is ``?organization=``,
+else ``OKR_ISSUE_ORGANIZATION`` (default ``default``).
+
+Answers are chosen for trackers, which retry a delivery that fails: a 5xx
+(database or broker unavailable) is retried, a payload that is not an issue
+status event is acknowledged with 202 so that it is not, and the same delivery
+twice changes nothing (idempotent by ``event_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Annotated, Any, Final, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse
+from kafka.errors import KafkaError  # type: ignore[import-untyped]
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import RuntimeDep
+from api.errors import ApiError, ErrorResponse
+from commands.actor import Actor
+from consumers.issue_event import InvalidIssueEvent, IssueEvent
+from consumers.kafka_consumer import (
+    DATABASE_UNAVAILABLE,
+    IngestionSettings,
+    check_organization,
+    ensure_storable,
+    issue_report,
+)
+from consumers.publisher import IssueEventPublisher
+from consumers.trackers import TrackerAdapter, UnknownTracker, UnsupportedPayload, get_adapter
+from domain.values import TokenRole
+from runtime.bootstrap import Runtime
+
+__all__ = ["close_webhook_publisher", "router"]
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+MAX_WEBHOOK_BYTES: Final = 5 * 1024 * 1024
+"""Issue payloads are a few kilobytes; GitHub caps deliveries at 25 MB, for pushes."""
+
+LINEAR_MAX_AGE_SECONDS: Final = 60.0
+"""Linear's advice: refuse a signed delivery whose ``webhookTimestamp`` is further
+off than a minute, so a captured delivery cannot be replayed later."""
+
+
+class WebhookApplied(BaseModel):
+    """Applied in-process (no Kafka configured)."""
+
+    event_id: str
+    issue_id: UUID
+    duplicate: bool = Field(description="this event_id was applied before: nothing changed")
+    applied: bool = Field(description="false for a duplicate or an event older than the last one")
+    position: int = Field(description="log position; pass as ?min_position= to read it back")
+
+
+class WebhookPublished(BaseModel):
+    """Published to Kafka; the consumer applies it."""
+
+    event_id: str
+    published: Literal[True] = True
+
+
+class WebhookIgnored(BaseModel):
+    """A genuine delivery that is not an issue status event (a push, a comment, a deletion)."""
+
+    ignored: str = Field(description="why it was ignored")
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "the body is not a JSON object"},
+    401: {"model": ErrorResponse, "description": "signature missing or wrong (secret set)"},
+    404: {"model": ErrorResponse, "description": "no adapter for this tracker"},
+    413: {"model": ErrorResponse, "description": "payload too large"},
+    422: {"model": ErrorResponse, "description": "an issue event that cannot be valid"},
+    503: {"model": ErrorResponse, "description": "database or Kafka unavailable: retry"},
+}
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": WebhookApplied, "description": "applied in-process (no Kafka configured)"},
+    202: {
+        "model": WebhookPublished | WebhookIgnored,
+        "description": "published to Kafka, or acknowledged and ignored",
+    },
+    **_ERRORS,
+}
+
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "the tracker's own webhook payload, byte for byte as it sent it",
+        "content": {
+            "application/json": {"schema": {"type": "object", "additionalProperties": True}}
+        },
+    }
+}
+
+
+@router.post(
+    "/{tracker}",
+    response_model=WebhookApplied,
+    responses=_RESPONSES,
+    openapi_extra=_BODY,
+    summary="Receive a tracker webhook",
+)
+async def receive_webhook(
+    request: Request,
+    runtime: RuntimeDep,
+    tracker: Annotated[str, Path(description="github, gitlab, jira or linear")],
+    organization: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="organization the issue belongs to; default OKR_ISSUE_ORGANIZATION",
+        ),
+    ] = None,
+) -> JSONResponse:
+    """Signatures, when ``OKR_WEBHOOK_SECRET_<TRACKER>`` is set: GitHub
+    ``X-Hub-Signature-256``, GitLab ``X-Gitlab-Token``, Jira ``X-Hub-Signature``,
+    Linear ``Linear-Signature`` (and a ``webhookTimestamp`` within a minute)."""
+    try:
+        adapter = get_adapter(tracker)
+    except UnknownTracker as error:
+        raise ApiError(404, str(error)) from None
+    try:
+        organization = check_organization(
+            organization if organization is not None else IngestionSettings().issue_organization,
+            "organization",
+        )
+    except InvalidIssueEvent as error:
+        raise ApiError(422, error.reason, code="validation_error") from None
+
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise ApiError(413, f"payload over {MAX_WEBHOOK_BYTES} bytes", code="payload_too_large")
+    headers = request.headers
+    secret = _secret_for(runtime, adapter)
+    if secret and not adapter.verify(body, headers, secret):
+        raise ApiError(401, f"the {adapter.name} signature is missing or does not match")
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "the body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise ApiError(400, f"the body must be a JSON object, not {type(payload).__name__}")
+    if secret and adapter.name == "linear":
+        _refuse_stale_linear_delivery(payload)
+
+    try:
+        event = adapter.adapt(payload, headers)
+        ensure_storable(event)
+    except UnsupportedPayload as ignored:
+        return _answer(202, WebhookIgnored(ignored=str(ignored)))
+    except InvalidIssueEvent as invalid:
+        raise ApiError(422, invalid.reason, code="validation_error") from None
+
+    if runtime.settings.kafka_bootstrap:
+        await run_in_threadpool(_publish, request.app, runtime, event, organization)
+        return _answer(202, WebhookPublished(event_id=event.event_id))
+    return _answer(200, await run_in_threadpool(_apply, runtime, adapter, event, organization))
+
+
+def _answer(status: int, body: BaseModel) -> JSONResponse:
+    return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
+
+
+def _secret_for(runtime: Runtime, adapter: TrackerAdapter) -> str | None:
+    secret = getattr(runtime.settings, f"webhook_secret_{adapter.name}", None)
+    return secret if isinstance(secret, str) and secret else None
+
+
+def _refuse_stale_linear_delivery(payload: dict[str, Any]) -> None:
+    sent = payload.get("webhookTimestamp")
+    if isinstance(sent, bool) or not isinstance(sent, int | float):
+        raise ApiError(401, "linear: a signed delivery needs a numeric webhookTimestamp")
+    if abs(time.time() - sent / 1000) > LINEAR_MAX_AGE_SECONDS:
+        raise ApiError(401, "linear: webhookTimestamp is more than a minute off (replay?)")
+
+
+def _apply(
+    runtime: Runtime, adapter: TrackerAdapter, event: IssueEvent, organization: str
+) -> WebhookApplied:
+    actor = Actor(organization, f"webhook:{adapter.name}", TokenRole.INTEGRATION)
+    try:
+        (outcome,) = runtime.app.apply_issue_reports(actor, [issue_report(event)])
+    except DATABASE_UNAVAILABLE:
+        raise ApiError(503, "the event store is unavailable; retry the delivery") from None
+    return WebhookApplied(
+        event_id=event.event_id,
+        issue_id=outcome.issue_id,
+        duplicate=outcome.duplicate,
+        applied=outcome.applied,
+        position=outcome.position,
+    )
+
+
+# One producer per application, made on first use: a producer holds
+# connections and a sender thread, too costly to make per request.
+_PUBLISHER_LOCK = threading.Lock()
+
+
+def _publish(app: FastAPI, runtime: Runtime, event: IssueEvent, organization: str) -> None:
+    settings = runtime.settings
+    assert settings.kafka_bootstrap is not None
+    try:
+        with _PUBLISHER_LOCK:
+            publisher: IssueEventPublisher | None = getattr(
+                app.state, "issue_event_publisher", None
+            )
+            if publisher is None:
+                publisher = IssueEventPublisher(settings.kafka_bootstrap, settings.kafka_topic)
+                app.state.issue_event_publisher = publisher
+        publisher.publish(event, organization)
+    except KafkaError as error:
+        raise ApiError(
+            503, f"Kafka is unavailable ({type(error).__name__}); retry the delivery"
+        ) from None
+
+
+def close_webhook_publisher(app: FastAPI) -> None:
+    """Flush and close the producer, if a webhook made one (call on shutdown)."""
+    with _PUBLISHER_LOCK:
+        publisher: IssueEventPublisher | None = getattr(app.state, "issue_event_publisher", None)
+        app.state.issue_event_publisher = None
+    if publisher is not None:
+        publisher.close()
