@@ -30,6 +30,8 @@ from pydantic import (
     field_validator,
 )
 
+from domain.text import storable
+
 __all__ = [
     "MAX_EVENT_ID_CHARS",
     "MAX_MESSAGE_BYTES",
@@ -108,6 +110,14 @@ class IssueEvent(BaseModel):
     @classmethod
     def _check_not_blank(cls, value: str) -> str:
         return _not_blank(value)
+
+    @field_validator("event_id", "issue_key", "raw_status", "title", "url")
+    @classmethod
+    def _check_storable(cls, value: str | None) -> str | None:
+        # The same rule as every other entry point (domain/text.py).
+        if value is not None and not storable(value):
+            raise ValueError("contains characters that cannot be stored (NUL or lone surrogate)")
+        return value
 
     @field_validator("occurred_at")
     @classmethod

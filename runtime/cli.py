@@ -20,8 +20,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     runtime = build_runtime(settings)
+    consumer = None
     if settings.embedded:
+        # Embedded: projections, and Kafka ingestion if a broker is configured, in-process.
         runtime.start_following()
+        if settings.kafka_bootstrap:
+            from consumers.kafka_consumer import start_consumer_thread
+
+            consumer = start_consumer_thread(runtime.app, settings)
     try:
         uvicorn.run(
             create_app(runtime),
@@ -30,8 +36,16 @@ def _serve(args: argparse.Namespace) -> int:
             log_level="info",
         )
     finally:
+        if consumer is not None:
+            consumer.stop(timeout=30)
         runtime.close()
     return 0
+
+
+def _consume(_: argparse.Namespace) -> int:
+    from consumers.kafka_consumer import run_consumer
+
+    return run_consumer()
 
 
 def _project(_: argparse.Namespace) -> int:
@@ -170,6 +184,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default OKR_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default OKR_PORT or 8000)")
     serve.set_defaults(run=_serve)
+
+    consume = commands.add_parser(
+        "consume", help="ingest issue events from Kafka (OKR_KAFKA_BOOTSTRAP) into the event store"
+    )
+    consume.set_defaults(run=_consume)
 
     project = commands.add_parser(
         "project", help="run the projections (read models), following the event log"

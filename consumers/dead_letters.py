@@ -1,0 +1,172 @@
+"""The dead-letter path: messages the consumer cannot apply, kept for a human.
+
+This module owns the record written to ``okr.issue-events.dlq`` for a message
+that failed to parse or validate (SPEC §4: "the consumer goes on"):
+
+- value and key: the ORIGINAL bytes, unchanged (``None`` stays ``None``);
+- headers: the original ones, plus ``okr-dlq-reason`` (UTF-8, the
+  ``InvalidIssueEvent`` reason, at most 500 characters) and ``okr-dlq-source``
+  (``"<topic>:<partition>:<offset>"`` of the original message).
+
+``DeadLetterWriter.write`` returns only once the broker has stored every
+letter (``acks="all"``); the consumer calls it before committing the offsets
+of the batch, so a crash can duplicate a dead letter but never lose one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final, Protocol
+
+from kafka import KafkaProducer  # type: ignore[import-untyped]
+from kafka.errors import MessageSizeTooLargeError  # type: ignore[import-untyped]
+
+__all__ = [
+    "DLQ_REASON_HEADER",
+    "DLQ_SOURCE_HEADER",
+    "DLQ_VALUE_OMITTED_HEADER",
+    "DeadLetter",
+    "DeadLetterWriter",
+    "KafkaRecord",
+]
+
+log = logging.getLogger(__name__)
+
+DLQ_REASON_HEADER: Final = "okr-dlq-reason"
+DLQ_SOURCE_HEADER: Final = "okr-dlq-source"
+DLQ_VALUE_OMITTED_HEADER: Final = "okr-dlq-value-omitted"
+"""Set (to the original size in bytes) only when the broker refused the letter as
+too large even though it accepted the original: the value is then left out and
+the original stays readable at ``okr-dlq-source`` until the topic's retention."""
+
+_OUR_HEADERS: Final = frozenset({DLQ_REASON_HEADER, DLQ_SOURCE_HEADER, DLQ_VALUE_OMITTED_HEADER})
+
+
+class KafkaRecord(Protocol):
+    """What the consumer and the dead-letter path read of a kafka-python ``ConsumerRecord``."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes | None]] | None: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message that will not be applied, and why."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...]
+    reason: str
+    value_omitted: int | None = None
+
+    @classmethod
+    def of(cls, record: KafkaRecord, reason: str) -> DeadLetter:
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            headers=tuple(record.headers or ()),
+            reason=reason,
+        )
+
+    @property
+    def source(self) -> str:
+        """``"<topic>:<partition>:<offset>"`` of the original message."""
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        """The original headers (minus any earlier ``okr-dlq-*``) and ours.
+
+        A null header value is written as empty bytes (kafka-python cannot send null).
+        """
+        headers = [(name, value or b"") for name, value in self.headers if name not in _OUR_HEADERS]
+        headers.append((DLQ_REASON_HEADER, self.reason.encode("utf-8", "replace")))
+        headers.append((DLQ_SOURCE_HEADER, self.source.encode("utf-8")))
+        if self.value_omitted is not None:
+            headers.append((DLQ_VALUE_OMITTED_HEADER, str(self.value_omitted).encode("ascii")))
+        return headers
+
+    def without_value(self) -> DeadLetter:
+        return replace(self, value=None, value_omitted=len(self.value or b""))
+
+
+class DeadLetterWriter:
+    """A producer for the dead-letter topic that reports success only once stored."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        client_id: str = "okr-dead-letters",
+        **producer_config: Any,
+    ) -> None:
+        self.topic = topic
+        self._producer = KafkaProducer(
+            bootstrap_servers=[server.strip() for server in bootstrap.split(",") if server.strip()],
+            client_id=client_id,
+            acks="all",
+            linger_ms=5,
+            # The broker, not this client, decides what is too large: the
+            # original fitted, and our two headers add well under a kilobyte.
+            max_request_size=4 * 1024 * 1024,
+            **producer_config,
+        )
+
+    def write(self, letters: Sequence[DeadLetter], timeout: float = 30.0) -> None:
+        """Store every letter on the broker, or raise (a ``KafkaError``).
+
+        A caller that gets an error must not commit past these messages: it
+        retries the write (the topic may then hold a letter twice).
+        """
+        if not letters:
+            return
+        too_large: list[DeadLetter] = []
+        sent = []
+        for letter in letters:
+            try:
+                sent.append((letter, self._send(letter)))
+            except MessageSizeTooLargeError:  # refused before sending, by this client
+                if letter.value_omitted is not None:
+                    raise
+                too_large.append(letter.without_value())
+        self._producer.flush(timeout=timeout)
+        for letter, future in sent:
+            try:
+                future.get(timeout=0)
+            except MessageSizeTooLargeError:
+                if letter.value_omitted is not None:
+                    raise
+                too_large.append(letter.without_value())
+        if too_large:
+            log.warning(
+                "%d dead letter(s) too large for %s; writing them without their value",
+                len(too_large),
+                self.topic,
+            )
+            self.write(too_large, timeout)
+
+    def _send(self, letter: DeadLetter) -> Any:
+        return self._producer.send(
+            self.topic, key=letter.key, value=letter.value, headers=letter.kafka_headers()
+        )
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._producer.close(timeout=timeout)

@@ -1,0 +1,380 @@
+"""POST /v1/webhooks/{tracker}: real tracker payloads over HTTP (SPEC §4, §7).
+
+Embedded mode (no Kafka): the event is applied in-process and the answer says
+what happened. With Kafka configured: the canonical event is published, and
+read back here from the real broker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
+
+from api.app import create_app
+from api.routers import webhooks
+from commands.actor import Actor
+from consumers.issue_event import parse_issue_event
+from consumers.publisher import ORGANIZATION_HEADER
+from consumers.trackers import adapt
+from domain.issue import Issue, issue_id
+from domain.objective import Objective
+from domain.values import TokenRole
+from runtime.bootstrap import Runtime, build_runtime
+from runtime.settings import Settings
+from tests.conftest import KAFKA_BOOTSTRAP, embedded_settings
+
+FIXTURES_DIR = Path(
+    os.environ.get("OKR_FIXTURES_DIR")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "trackers"
+)
+FIXTURES = sorted(FIXTURES_DIR.glob("*/*.json"))
+
+SECRETS = {
+    "github": "gh-s3cret",
+    "gitlab": "gl-t0ken",
+    "jira": "jira-s3cret",
+    "linear": "lin-s3cret",
+}
+
+
+def fixture_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def app_with_webhooks(runtime: Runtime) -> FastAPI:
+    """The service's app; the webhook router added if ``create_app`` does not yet."""
+    app = create_app(runtime)
+    if not any(getattr(r, "path", "").startswith("/v1/webhooks") for r in app.routes):
+        app.include_router(webhooks.router, prefix="/v1")
+    return app
+
+
+Client = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Client]:
+    """``make_client(**settings overrides)``: an embedded runtime and its HTTP client."""
+    opened: list[tuple[TestClient, Runtime]] = []
+
+    def make(**overrides: Any) -> TestClient:
+        settings = embedded_settings(tmp_path / f"rt{len(opened)}", **overrides)
+        runtime = build_runtime(settings)
+        client = TestClient(app_with_webhooks(runtime))
+        client.__enter__()
+        client.runtime = runtime  # type: ignore[attr-defined]
+        opened.append((client, runtime))
+        return client
+
+    try:
+        yield make
+    finally:
+        for client, runtime in opened:
+            client.__exit__(None, None, None)
+            runtime.close()
+
+
+def runtime_of(client: TestClient) -> Runtime:
+    runtime: Runtime = client.runtime  # type: ignore[attr-defined]
+    return runtime
+
+
+def signature_headers(tracker: str, body: bytes, secret: str) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "github": {"X-Hub-Signature-256": f"sha256={digest}"},
+        "gitlab": {"X-Gitlab-Token": secret},
+        "jira": {"X-Hub-Signature": f"sha256={digest}"},
+        "linear": {"Linear-Signature": digest},
+    }[tracker]
+
+
+def fresh_linear(body: bytes) -> bytes:
+    """A Linear delivery as sent now: signed ones older than a minute are refused."""
+    payload = json.loads(body)
+    payload["webhookTimestamp"] = int(time.time() * 1000)
+    return json.dumps(payload).encode()
+
+
+def stored_issue(client: TestClient, organization: str, tracker: str, key: str) -> Issue:
+    issue = runtime_of(client).app.repository.get(issue_id(organization, tracker, key))
+    assert isinstance(issue, Issue)
+    return issue
+
+
+def test_the_shared_fixtures_are_there() -> None:
+    assert len(FIXTURES) >= 20, f"tracker fixtures missing in {FIXTURES_DIR}"
+
+
+# ------------------------------------------------------------ embedded mode
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)
+def test_every_fixture_is_applied_in_process(make_client: Client, path: Path) -> None:
+    client = make_client()
+    tracker, body = path.parent.name, path.read_bytes()
+    expected = adapt(tracker, json.loads(body), {})
+
+    first = client.post(f"/v1/webhooks/{tracker}", content=body)
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    assert answer["event_id"] == expected.event_id
+    assert (answer["duplicate"], answer["applied"]) == (False, True)
+    assert answer["position"] > 0
+
+    issue = stored_issue(client, "default", tracker, expected.issue_key)
+    assert issue.status == expected.status
+    assert issue.last_occurred_at == expected.occurred_at
+    assert str(issue.id) == answer["issue_id"]
+
+    again = client.post(f"/v1/webhooks/{tracker}", content=body)
+    assert again.status_code == 200, again.text
+    assert (again.json()["duplicate"], again.json()["applied"]) == (True, False)
+    assert len(stored_issue(client, "default", tracker, expected.issue_key).applied_event_ids) == 1
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)
+def test_every_fixture_is_verified_when_a_secret_is_set(make_client: Client, path: Path) -> None:
+    tracker = path.parent.name
+    secret = SECRETS[tracker]
+    client = make_client(**{f"webhook_secret_{tracker}": secret})
+    body = path.read_bytes()
+    if tracker == "linear":
+        body = fresh_linear(body)
+    url = f"/v1/webhooks/{tracker}"
+
+    unsigned = client.post(url, content=body)
+    assert unsigned.status_code == 401, unsigned.text
+    assert unsigned.json()["error"]["code"] == "unauthorized"
+    wrong = client.post(url, content=body, headers=signature_headers(tracker, body, "not-it"))
+    assert wrong.status_code == 401
+    tampered = body.replace(b'"', b' "', 1)  # same JSON, other bytes: signature breaks
+    signed_for_original = signature_headers(tracker, body, secret)
+    if tracker != "gitlab":  # GitLab sends a token, not a signature of the body
+        assert client.post(url, content=tampered, headers=signed_for_original).status_code == 401
+    # Nothing was applied by the refused deliveries.
+    assert runtime_of(client).app.recorder.max_notification_id() in (None, 0)
+
+    signed = client.post(url, content=body, headers=signed_for_original)
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["applied"] is True
+
+
+def test_a_stale_signed_linear_delivery_is_refused(make_client: Client) -> None:
+    client = make_client(webhook_secret_linear=SECRETS["linear"])
+    path = FIXTURES_DIR / "linear" / "issue_create.state_unstarted.zulip.json"
+    payload = json.loads(path.read_bytes())
+    payload["webhookTimestamp"] = int((time.time() - 300) * 1000)  # five minutes ago
+    body = json.dumps(payload).encode()
+    answer = client.post(
+        "/v1/webhooks/linear",
+        content=body,
+        headers=signature_headers("linear", body, SECRETS["linear"]),
+    )
+    assert answer.status_code == 401
+    assert "replay" in answer.json()["error"]["message"]
+
+
+def test_a_secret_for_one_tracker_leaves_the_others_open(make_client: Client) -> None:
+    client = make_client(webhook_secret_github=SECRETS["github"])
+    body = (FIXTURES_DIR / "jira" / "issue_created.todo.jenkins-jira-trigger.json").read_bytes()
+    assert client.post("/v1/webhooks/jira", content=body).status_code == 200
+
+
+def test_duplicate_deliveries_are_idempotent(make_client: Client) -> None:
+    client = make_client()
+    body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
+    headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab"}
+    answers = [client.post("/v1/webhooks/github", content=body, headers=headers) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert {a.json()["event_id"] for a in answers} == {"github:delivery:72d3162e-cc78-11e3-81ab"}
+    assert [a.json()["duplicate"] for a in answers] == [False, True, True]
+    issue = stored_issue(client, "default", "github", "Pritesh-30/test-repo#8")
+    assert list(issue.applied_event_ids) == ["github:delivery:72d3162e-cc78-11e3-81ab"]
+    assert issue.version == 2  # registered, then one status report
+
+
+def test_organization_comes_from_the_query_else_the_default(
+    make_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OKR_ISSUE_ORGANIZATION", "acme")
+    client = make_client()
+    body = (FIXTURES_DIR / "github" / "issues.opened.json").read_bytes()
+    assert client.post("/v1/webhooks/github", content=body).status_code == 200
+    assert client.post("/v1/webhooks/github?organization=beta", content=body).status_code == 200
+    for organization in ("acme", "beta"):
+        issue = stored_issue(client, organization, "github", "Codertocat/Hello-World#1")
+        assert issue.organization_id == organization
+    assert issue_id("default", "github", "Codertocat/Hello-World#1") not in (
+        runtime_of(client).app.repository
+    )
+    blank = client.post("/v1/webhooks/github?organization=%20", content=body)
+    assert blank.status_code == 422
+
+
+def test_a_webhook_moves_a_linked_key_result(make_client: Client) -> None:
+    client = make_client()
+    app = runtime_of(client).app
+    admin = Actor("acme", "ada", TokenRole.ADMIN)
+    cycle = app.plan_cycle(
+        admin, name="Q1", start_date=date(2027, 1, 1), end_date=date(2027, 3, 31), cadence="quarter"
+    )
+    for phase in ("drafting", "tracking"):
+        app.advance_cycle_phase(admin, cycle.id, phase)
+    team = app.form_team(admin, name="Web", parent_id=None)
+    objective = app.draft_objective(
+        admin, cycle_id=cycle.id, title="Ship", level="team", owner_team_id=team.id
+    )
+    kr = app.add_key_result(admin, objective.id, title="Close the bugs", mode="issues")
+    assert kr.key_result_id is not None
+    for key in ("Pritesh-30/test-repo#8", "Pritesh-30/test-repo#9"):
+        app.link_issue(admin, objective.id, kr.key_result_id, tracker="github", issue_key=key)
+
+    body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
+    answer = client.post("/v1/webhooks/github?organization=acme", content=body)
+    assert answer.status_code == 200, answer.text
+
+    stored = app.repository.get(objective.id)
+    assert isinstance(stored, Objective)
+    key_result = stored.key_results[str(kr.key_result_id)]
+    statuses = {i["issue_key"]: i["status"] for i in key_result.issues.values()}
+    assert statuses == {"Pritesh-30/test-repo#8": "done", "Pritesh-30/test-repo#9": None}
+    assert key_result.progress() == 0.5
+    moved = [
+        e
+        for e in app.repository.event_store.get(objective.id)
+        if type(e).__name__ == "IssueStatusChanged"
+    ]
+    assert [e.event_id for e in moved] == [answer.json()["event_id"]]
+
+
+def test_unsupported_deliveries_are_acknowledged_and_ignored(make_client: Client) -> None:
+    client = make_client()
+    opened = json.loads((FIXTURES_DIR / "github" / "issues.opened.json").read_bytes())
+    push = client.post(
+        "/v1/webhooks/github", json={"ref": "refs/heads/main"}, headers={"X-GitHub-Event": "push"}
+    )
+    assert push.status_code == 202
+    assert "push" in push.json()["ignored"]
+    deleted = client.post("/v1/webhooks/github", json={**opened, "action": "deleted"})
+    assert deleted.status_code == 202
+    assert set(deleted.json()) == {"ignored"}
+    assert runtime_of(client).app.recorder.max_notification_id() in (None, 0)
+
+
+def test_bad_requests_get_the_error_shape(make_client: Client) -> None:
+    client = make_client()
+    opened = json.loads((FIXTURES_DIR / "github" / "issues.opened.json").read_bytes())
+    cases = {
+        ("/v1/webhooks/bitbucket", b"{}"): (404, "not_found"),
+        ("/v1/webhooks/github", b"{not json"): (400, "bad_request"),
+        ("/v1/webhooks/github", b""): (400, "bad_request"),
+        ("/v1/webhooks/github", b"[1, 2]"): (400, "bad_request"),
+        (
+            "/v1/webhooks/github",
+            json.dumps({**opened, "issue": {**opened["issue"], "number": "one"}}).encode(),
+        ): (422, "validation_error"),
+        (
+            "/v1/webhooks/github",
+            json.dumps({**opened, "issue": {**opened["issue"], "title": "a\u0000b"}}).encode(),
+        ): (422, "validation_error"),
+    }
+    for (url, body), (status, code) in cases.items():
+        answer = client.post(url, content=body)
+        assert answer.status_code == status, (url, body[:40], answer.text)
+        assert answer.json()["error"]["code"] == code
+        assert answer.json()["error"]["message"]
+    assert runtime_of(client).app.recorder.max_notification_id() in (None, 0)
+
+
+def test_openapi_documents_the_webhook(make_client: Client) -> None:
+    document = make_client().get("/openapi.json").json()
+    operation = document["paths"]["/v1/webhooks/{tracker}"]["post"]
+    assert {"200", "202", "400", "401", "404", "422", "503"} <= set(operation["responses"])
+    assert "requestBody" in operation
+    assert "security" not in operation  # no bearer token: trackers sign instead
+    schemas = document["components"]["schemas"]
+    assert {"WebhookApplied", "WebhookPublished", "WebhookIgnored"} <= set(schemas)
+
+
+# ----------------------------------------------------------------- with Kafka
+
+
+@pytest.mark.kafka
+def test_with_kafka_the_canonical_event_is_published(tmp_path: Path) -> None:
+    topic = f"okr.test.webhooks.{uuid.uuid4().hex[:10]}"
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=10_000)
+    except Exception as error:
+        pytest.fail(f"Kafka is not reachable at {KAFKA_BOOTSTRAP} ({error})", pytrace=False)
+    admin.create_topics(
+        {topic: {"num_partitions": 3, "replication_factor": 1}}, wait_for_metadata=True
+    )
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=None,
+        kafka_bootstrap=KAFKA_BOOTSTRAP,
+        kafka_topic=topic,
+        webhook_secret_github=SECRETS["github"],
+    )
+    runtime = build_runtime(settings)
+    app = app_with_webhooks(runtime)
+    try:
+        body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
+        expected = adapt("github", json.loads(body), {"X-GitHub-Delivery": "d-1"})
+        headers = {
+            "X-GitHub-Delivery": "d-1",
+            **signature_headers("github", body, SECRETS["github"]),
+        }
+        with TestClient(app) as client:
+            answer = client.post(
+                "/v1/webhooks/github?organization=beta", content=body, headers=headers
+            )
+            assert answer.status_code == 202, answer.text
+            assert answer.json() == {"event_id": "github:delivery:d-1", "published": True}
+            webhooks.close_webhook_publisher(app)
+
+        records = read_all(topic, expected_count=1)
+        assert len(records) == 1
+        record = records[0]
+        assert record.key == expected.message_key.encode()
+        assert parse_issue_event(record.value) == expected
+        assert dict(record.headers) == {ORGANIZATION_HEADER: b"beta"}
+        # Published, not applied: the consumer does that.
+        assert issue_id("beta", "github", expected.issue_key) not in runtime.app.repository
+    finally:
+        runtime.close()
+        admin.delete_topics([topic])
+        admin.close()
+
+
+def read_all(topic: str, expected_count: int, timeout: float = 20) -> list[Any]:
+    reader = KafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic)]
+        reader.assign(partitions)
+        reader.seek_to_beginning(*partitions)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while len(records) < expected_count and time.monotonic() < deadline:
+            for batch in reader.poll(timeout_ms=500).values():
+                records.extend(batch)
+        for batch in reader.poll(timeout_ms=500).values():  # and nothing more
+            records.extend(batch)
+        return records
+    finally:
+        reader.close()
