@@ -86,12 +86,16 @@ class ObjectiveCommands(TeamCommands):
         expected_version: int | None,
         may: Callable[[Actor, Objective, frozenset[str]], None] = require_editor,
     ) -> Written:
+        managers: frozenset[str] = frozenset()
+
         def authorize(objective: Objective) -> None:
-            may(actor, objective, self.team_managers(actor, objective.owner_team_id))
+            nonlocal managers  # loaded once per attempt, used by both steps
+            managers = self.team_managers(actor, objective.owner_team_id)
+            may(actor, objective, managers)
 
         def checked(objective: Objective) -> object:
             self._cycle_allows(actor, objective.cycle_id, action)
-            return command(objective, self.team_managers(actor, objective.owner_team_id))
+            return command(objective, managers)
 
         return self.change(
             actor, objective_id, Objective, checked, expected_version, authorize=authorize

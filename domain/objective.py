@@ -624,9 +624,17 @@ class Objective(Aggregate):
 
     def progress(self, aligned: Mapping[str, float] | None = None) -> float:
         """``aligned`` maps an aligned KR's id to the mean progress of its children."""
+        return self.progress_of(self.key_result_progress(aligned))
+
+    def key_result_progress(self, aligned: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Progress of each live KR, by id."""
         aligned = aligned or {}
+        return {kr.id: kr.progress(aligned.get(kr.id)) for kr in self.active_key_results()}
+
+    def progress_of(self, key_result_progress: Mapping[str, float]) -> float:
+        """Objective progress from its live KRs' progress (computed once, used twice)."""
         return objective_progress(
-            [(kr.weight, kr.progress(aligned.get(kr.id))) for kr in self.active_key_results()]
+            [(kr.weight, key_result_progress[kr.id]) for kr in self.active_key_results()]
         )
 
     def status(self) -> str:

@@ -80,6 +80,8 @@ class Follower:
                             model.apply(tx, event, notification.id)
                 last = notifications[-1].id
                 for model in self.models:
+                    model.flush(tx)
+                for model in self.models:
                     if last > positions[model.name]:
                         tx.track(Tracking(self.tracking_name(model), last))
             for model in self.models:

@@ -45,6 +45,9 @@ CAUSES: dict[str, str] = {
     "IssueStatusChanged": "issue_event",
     "Realigned": "realigned",
     "Archived": "archived",
+    "Edited": "edited",
+    "NoteAdded": "note",
+    "RetrospectiveRecorded": "retrospective",
 }
 
 
@@ -101,17 +104,22 @@ class ObjectivesView(ReadModel):
     def __init__(self) -> None:
         self._app: Application[UUID] | None = None
         self._cache: OrderedDict[UUID, Objective] = OrderedDict()
+        self._batch = _Batch()
 
     def attach(self, app: Any) -> None:
         self._app = app
 
     def reset(self) -> None:
         self._cache.clear()
+        self._batch = _Batch()
 
     # ------------------------------------------------------------ aggregates
 
-    def _aggregate(self, tx: Tx, objective_id: UUID, version: int) -> Objective:
-        """The objective at ``version``: from the cache, else from the event store."""
+    def _aggregate(self, objective_id: UUID, version: int) -> Objective:
+        """The objective at ``version``: from the batch or cache, else the event store."""
+        held = self._batch.aggregates.get(str(objective_id))
+        if held is not None and held.version == version:
+            return held
         cached = self._cache.get(objective_id)
         if cached is not None and cached.version == version:
             self._cache.move_to_end(objective_id)
@@ -131,16 +139,17 @@ class ObjectivesView(ReadModel):
     # ------------------------------------------------------------ applying
 
     def apply(self, tx: Tx, event: Any, position: int) -> None:
+        """Change the batch's rows in memory; ``flush`` writes them once per batch."""
         if not isinstance(event, Objective.Event):
             return
-        objective_id = event.originator_id
+        batch = self._batch
+        objective_id = str(event.originator_id)
         version = event.originator_version
+        before = batch.row(tx, objective_id)
         if version == 1:
             objective: Objective = event.mutate(None)
-            before: Row | None = None
         else:
-            before = self._row(tx, objective_id)
-            objective = self._aggregate(tx, objective_id, version - 1)
+            objective = self._aggregate(event.originator_id, version - 1)
             event.mutate(objective)
         self._remember(objective)
         cause = {"type": CAUSES.get(type(event).__name__, type(event).__name__)}
@@ -148,14 +157,17 @@ class ObjectivesView(ReadModel):
             cause["event_id"] = event.event_id
         if hasattr(event, "actor"):
             cause["actor"] = event.actor
-        points = _Points(position, event.timestamp.isoformat())
-        self._write(tx, objective, before, cause, points)
+        at = event.timestamp.isoformat()
+        after = self._write(tx, objective, before, cause, position, at)
         # A move of this objective moves the aligned KRs it hangs from, and up.
-        parents = {self._parent_kr(before), self._parent_kr_of(objective)} - {None}
-        if before is None or _differs(before, objective, self._row(tx, objective_id)):
+        if before is None or _differs(before, after):
+            parents = {before["aligned_kr_id"] if before else None, after["aligned_kr_id"]}
             for kr_id in sorted(p for p in parents if p is not None):
-                self._roll_up(tx, kr_id, str(objective_id), points, set())
-        points.flush(tx)
+                self._roll_up(tx, kr_id, objective_id, position, at, set())
+
+    def flush(self, tx: Tx) -> None:
+        self._batch.flush(tx, self._aligned_values)
+        self._batch = _Batch()
 
     def _write(
         self,
@@ -163,174 +175,252 @@ class ObjectivesView(ReadModel):
         objective: Objective,
         before: Row | None,
         cause: Mapping[str, Any],
-        points: _Points,
-    ) -> dict[str, Any]:
-        document = objective_document(objective, self._aligned_values(tx, objective))
-        old_doc = json.loads(before["doc"]) if before else None
-        old_krs = {kr["id"]: kr["progress"] for kr in old_doc["key_results"]} if old_doc else {}
-        for kr in document["key_results"]:
-            if old_krs.get(kr["id"]) != kr["progress"]:
-                points.add(str(objective.id), kr["id"], kr["progress"], cause)
-        if old_doc is None or old_doc["progress"] != document["progress"]:
-            points.add(str(objective.id), OBJECTIVE, document["progress"], cause)
-        self._upsert(tx, objective, document, points.at, points.position)
-        return document
+        position: int,
+        at: str,
+    ) -> Row:
+        """Recompute the objective's numbers, record what moved, keep the row in the batch."""
+        kr_progress = objective.key_result_progress(self._aligned_values(tx, objective))
+        progress = objective.progress_of(kr_progress)
+        old_krs = before["kr_progress"] if before else {}
+        objective_id = str(objective.id)
+        for kr_id, value in kr_progress.items():
+            if old_krs.get(kr_id) != value:
+                self._batch.point(position, objective_id, kr_id, value, cause, at)
+        if before is None or before["progress"] != progress:
+            self._batch.point(position, objective_id, OBJECTIVE, progress, cause, at)
+        after: Row = {
+            "id": objective_id,
+            "aligned_kr_id": self._parent_kr_of(objective),
+            "archived": int(objective.archived),
+            "progress": progress,
+            "kr_progress": kr_progress,
+            "version": objective.version,
+            "drafted_position": before["drafted_position"] if before else position,
+            "updated_at": at,
+        }
+        self._batch.keep(objective, after)
+        return after
 
     def _aligned_values(self, tx: Tx, objective: Objective) -> dict[str, float]:
         """Each ``aligned`` KR: mean progress of the live objectives aligned to it."""
-        values: dict[str, float] = {}
-        for kr in objective.active_key_results():
-            if kr.mode != ProgressMode.ALIGNED:
-                continue
-            rows = tx.fetchall(
-                "SELECT progress FROM okr_objectives WHERE aligned_kr_id = :kr AND archived = 0",
-                {"kr": kr.id},
-            )
-            values[kr.id] = aligned_progress(row["progress"] for row in rows)
-        return values
+        return {
+            kr.id: aligned_progress(self._batch.children_progress(tx, kr.id))
+            for kr in objective.active_key_results()
+            if kr.mode == ProgressMode.ALIGNED
+        }
 
-    def _roll_up(self, tx: Tx, kr_id: str, child_id: str, points: _Points, seen: set[str]) -> None:
+    def _roll_up(
+        self, tx: Tx, kr_id: str, child_id: str, position: int, at: str, seen: set[str]
+    ) -> None:
         """A child's progress moved: recompute the objective owning ``kr_id``, then up."""
-        owner = tx.fetchone(
-            "SELECT objective_id FROM okr_key_results WHERE id = :kr", {"kr": kr_id}
-        )
-        if owner is None or owner["objective_id"] in seen:
+        parent_id = self._batch.owner_of(tx, kr_id)
+        if parent_id is None or parent_id in seen:
             return
-        parent_id = owner["objective_id"]
         seen.add(parent_id)
-        before = self._row(tx, UUID(parent_id))
+        before = self._batch.row(tx, parent_id)
         if before is None:
             return
-        parent = self._aggregate(tx, UUID(parent_id), before["version"])
+        parent = self._aggregate(UUID(parent_id), before["version"])
         cause = {"type": "child_progress", "child_objective_id": child_id}
-        document = self._write(tx, parent, before, cause, points)
-        if document["progress"] != before["progress"]:
-            grand = self._parent_kr_of(parent)
-            if grand is not None:
-                self._roll_up(tx, grand, parent_id, points, seen)
-
-    @staticmethod
-    def _parent_kr(row: Row | None) -> str | None:
-        return None if row is None else row["aligned_kr_id"]
+        after = self._write(tx, parent, before, cause, position, at)
+        if after["progress"] != before["progress"] and after["aligned_kr_id"] is not None:
+            self._roll_up(tx, after["aligned_kr_id"], parent_id, position, at, seen)
 
     @staticmethod
     def _parent_kr_of(objective: Objective) -> str | None:
         kr = objective.aligned_to_key_result_id
         return None if kr is None else str(kr)
 
-    @staticmethod
-    def _row(tx: Tx, objective_id: UUID) -> Row | None:
-        return tx.fetchone(
-            "SELECT id, aligned_kr_id, progress, archived, version, doc FROM okr_objectives"
-            " WHERE id = :id",
-            {"id": str(objective_id)},
-        )
 
-    def _upsert(
-        self, tx: Tx, objective: Objective, document: dict[str, Any], at: str, position: int
-    ) -> None:
-        """``position`` is kept only from the first write: the drafting order."""
-        contributors = sorted(objective.contributors())
-        retrospective = document.get("retrospective")
-        tx.execute(
-            "INSERT INTO okr_objectives (id, organization_id, cycle_id, parent_id, aligned_kr_id,"
-            " level, owner_team_id, owner_user_id, visibility, contributors, archived, progress,"
-            " status, achievement_rate, version, doc, drafted_position, updated_at) VALUES (:id,"
-            " :org, :cycle, :parent, :kr, :level, :team, :user, :visibility, :contributors,"
-            " :archived, :progress, :status, :rate, :version, :doc, :position, :at)"
-            " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id,"
-            " aligned_kr_id = excluded.aligned_kr_id, visibility = excluded.visibility,"
-            " contributors = excluded.contributors, archived = excluded.archived,"
-            " progress = excluded.progress, status = excluded.status,"
-            " achievement_rate = excluded.achievement_rate, version = excluded.version,"
-            " doc = excluded.doc, updated_at = excluded.updated_at",
-            {
-                "id": str(objective.id),
-                "org": objective.organization_id,
-                "cycle": str(objective.cycle_id),
-                "parent": None if objective.parent_id is None else str(objective.parent_id),
-                "kr": self._parent_kr_of(objective),
-                "level": objective.level,
-                "team": document["owner_team_id"],
-                "user": objective.owner_user_id,
-                "visibility": objective.visibility,
-                "contributors": json.dumps(contributors),
-                "archived": int(objective.archived),
-                "progress": document["progress"],
-                "status": document["status"],
-                "rate": retrospective["achievement_rate"] if retrospective else None,
-                "version": objective.version,
-                "doc": json.dumps(document, separators=(",", ":")),
-                "position": position,
-                "at": at,
-            },
+class _Batch:
+    """Rows of one batch of events, kept in memory and written once by ``flush``.
+
+    Reads go to memory first and fall back to the tables, which hold the state
+    as of the previous batch; so within a batch every event sees the effects
+    of the ones before it, exactly as if each had been written at once.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Row] = {}  # objective id → row (loaded or changed)
+        self.aggregates: dict[str, Objective] = {}  # changed objectives, at their row version
+        self.dirty: set[str] = set()
+        self.by_kr: dict[str, set[str]] = {}  # aligned KR → ids of rows in memory under it
+        self.kr_owner: dict[str, str] = {}  # live KR → objective, for rows in memory
+        self.children_in_tables: dict[str, list[Row]] = {}
+        self.points: list[dict[str, Any]] = []
+        self.ordinals: dict[int, int] = {}
+
+    def row(self, tx: Tx, objective_id: str) -> Row | None:
+        if objective_id in self.rows:
+            return self.rows[objective_id]
+        found = tx.fetchone(
+            "SELECT id, aligned_kr_id, progress, archived, version, doc, drafted_position,"
+            " updated_at FROM okr_objectives WHERE id = :id",
+            {"id": objective_id},
         )
-        tx.execute(
-            "DELETE FROM okr_key_results WHERE objective_id = :id", {"id": str(objective.id)}
-        )
-        if not objective.archived:
-            tx.executemany(
-                "INSERT INTO okr_key_results (id, objective_id, organization_id, cycle_id,"
-                " owner_team_id, mode, progress, last_check_in_at) VALUES (:id, :objective,"
-                " :org, :cycle, :team, :mode, :progress, :last)",
-                [
-                    {
-                        "id": kr["id"],
-                        "objective": str(objective.id),
-                        "org": objective.organization_id,
-                        "cycle": str(objective.cycle_id),
-                        "team": document["owner_team_id"],
-                        "mode": kr["mode"],
-                        "progress": kr["progress"],
-                        "last": kr["last_check_in_at"],
-                    }
-                    for kr in document["key_results"]
-                ],
+        if found is None:
+            return None
+        document = json.loads(found.pop("doc"))
+        found["kr_progress"] = {kr["id"]: kr["progress"] for kr in document["key_results"]}
+        self._index(found)
+        return found
+
+    def keep(self, objective: Objective, row: Row) -> None:
+        old = self.rows.get(row["id"])
+        if old is not None:
+            for kr_id in old["kr_progress"]:
+                if self.kr_owner.get(kr_id) == row["id"]:
+                    del self.kr_owner[kr_id]
+        self._index(row)
+        self.aggregates[row["id"]] = objective
+        self.dirty.add(row["id"])
+
+    def _index(self, row: Row) -> None:
+        # An archived objective still follows its children (its aligned KRs keep
+        # their meaning for audit and time travel), so its KRs stay owned.
+        self.rows[row["id"]] = row
+        if row["aligned_kr_id"] is not None:
+            self.by_kr.setdefault(row["aligned_kr_id"], set()).add(row["id"])
+        for kr_id in row["kr_progress"]:
+            self.kr_owner[kr_id] = row["id"]
+
+    def children_progress(self, tx: Tx, kr_id: str) -> list[float]:
+        """Progress of the live objectives aligned to ``kr_id``: memory over tables."""
+        if kr_id not in self.children_in_tables:
+            self.children_in_tables[kr_id] = tx.fetchall(
+                "SELECT id, progress FROM okr_objectives WHERE aligned_kr_id = :kr"
+                " AND archived = 0",
+                {"kr": kr_id},
             )
+        values = {r["id"]: r["progress"] for r in self.children_in_tables[kr_id]}
+        for child_id in list(values):
+            if child_id in self.rows:
+                del values[child_id]  # memory knows better (moved, archived, progressed)
+        for child_id in self.by_kr.get(kr_id, ()):
+            child = self.rows[child_id]
+            if child["aligned_kr_id"] == kr_id and not child["archived"]:
+                values[child_id] = child["progress"]
+        return [values[k] for k in sorted(values)]
 
+    def owner_of(self, tx: Tx, kr_id: str) -> str | None:
+        """The objective owning a live KR (None: the KR is archived)."""
+        if kr_id in self.kr_owner:
+            return self.kr_owner[kr_id]
+        found = tx.fetchone(
+            "SELECT objective_id FROM okr_key_results WHERE id = :kr", {"kr": kr_id}
+        )
+        if found is None or found["objective_id"] in self.rows:
+            return None  # a row in memory would have said so if the KR were live
+        owner: str = found["objective_id"]
+        return owner
 
-def _differs(before: Row, objective: Objective, after: Row | None) -> bool:
-    """Did anything a parent's aligned KR depends on change?"""
-    if after is None:
-        return True
-    return (
-        before["progress"] != after["progress"]
-        or bool(before["archived"]) != objective.archived
-        or before["aligned_kr_id"] != after["aligned_kr_id"]
-    )
-
-
-class _Points:
-    """Progress points of one event, numbered so their order survives in the table."""
-
-    def __init__(self, position: int, at: str) -> None:
-        self.position = position
-        self.at = at
-        self.rows: list[dict[str, Any]] = []
-
-    def add(
-        self, objective_id: str, key_result_id: str, progress: float, cause: Mapping[str, Any]
+    def point(
+        self,
+        position: int,
+        objective_id: str,
+        key_result_id: str,
+        progress: float,
+        cause: Mapping[str, Any],
+        at: str,
     ) -> None:
-        self.rows.append(
+        ordinal = self.ordinals.get(position, 0)
+        self.ordinals[position] = ordinal + 1
+        self.points.append(
             {
-                "position": self.position,
-                "ordinal": len(self.rows),
+                "position": position,
+                "ordinal": ordinal,
                 "objective": objective_id,
                 "kr": key_result_id,
-                "at": self.at,
+                "at": at,
                 "progress": progress,
                 "cause": json.dumps(dict(cause), separators=(",", ":")),
             }
         )
 
-    def flush(self, tx: Tx) -> None:
+    def flush(self, tx: Tx, aligned_values: Any) -> None:
+        """Write every changed row once, its KR rows, and the batch's progress points."""
+        rows, key_results = [], []
+        for objective_id in sorted(self.dirty):
+            objective = self.aggregates[objective_id]
+            row = self.rows[objective_id]
+            document = objective_document(objective, aligned_values(tx, objective))
+            retrospective = document.get("retrospective")
+            rows.append(
+                {
+                    "id": objective_id,
+                    "org": objective.organization_id,
+                    "cycle": str(objective.cycle_id),
+                    "parent": None if objective.parent_id is None else str(objective.parent_id),
+                    "kr": row["aligned_kr_id"],
+                    "level": objective.level,
+                    "team": document["owner_team_id"],
+                    "user": objective.owner_user_id,
+                    "visibility": objective.visibility,
+                    "contributors": json.dumps(sorted(objective.contributors())),
+                    "archived": int(objective.archived),
+                    "progress": document["progress"],
+                    "status": document["status"],
+                    "rate": retrospective["achievement_rate"] if retrospective else None,
+                    "version": objective.version,
+                    "doc": json.dumps(document, separators=(",", ":")),
+                    "position": row["drafted_position"],
+                    "at": row["updated_at"],
+                }
+            )
+            # Archived objectives keep their KR rows: they still own their children.
+            key_results.extend(
+                {
+                    "id": kr["id"],
+                    "objective": objective_id,
+                    "org": objective.organization_id,
+                    "cycle": str(objective.cycle_id),
+                    "team": document["owner_team_id"],
+                    "mode": kr["mode"],
+                    "progress": kr["progress"],
+                    "last": kr["last_check_in_at"],
+                }
+                for kr in document["key_results"]
+            )
+        tx.executemany(UPSERT_OBJECTIVE, rows)
         tx.executemany(
-            "INSERT INTO okr_progress_points (position, ordinal, objective_id, key_result_id, at,"
-            " progress, cause) VALUES (:position, :ordinal, :objective, :kr, :at, :progress,"
-            " :cause)",
-            self.rows,
+            "DELETE FROM okr_key_results WHERE objective_id = :id",
+            [{"id": objective_id} for objective_id in sorted(self.dirty)],
         )
-        self.rows = []
+        tx.executemany(INSERT_KEY_RESULT, key_results)
+        tx.executemany(INSERT_POINT, self.points)
+
+
+UPSERT_OBJECTIVE = (
+    "INSERT INTO okr_objectives (id, organization_id, cycle_id, parent_id, aligned_kr_id,"
+    " level, owner_team_id, owner_user_id, visibility, contributors, archived, progress,"
+    " status, achievement_rate, version, doc, drafted_position, updated_at) VALUES (:id,"
+    " :org, :cycle, :parent, :kr, :level, :team, :user, :visibility, :contributors,"
+    " :archived, :progress, :status, :rate, :version, :doc, :position, :at)"
+    " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id,"
+    " aligned_kr_id = excluded.aligned_kr_id, visibility = excluded.visibility,"
+    " contributors = excluded.contributors, archived = excluded.archived,"
+    " progress = excluded.progress, status = excluded.status,"
+    " achievement_rate = excluded.achievement_rate, version = excluded.version,"
+    " doc = excluded.doc, updated_at = excluded.updated_at"
+)
+INSERT_KEY_RESULT = (
+    "INSERT INTO okr_key_results (id, objective_id, organization_id, cycle_id,"
+    " owner_team_id, mode, progress, last_check_in_at) VALUES (:id, :objective,"
+    " :org, :cycle, :team, :mode, :progress, :last)"
+)
+INSERT_POINT = (
+    "INSERT INTO okr_progress_points (position, ordinal, objective_id, key_result_id, at,"
+    " progress, cause) VALUES (:position, :ordinal, :objective, :kr, :at, :progress, :cause)"
+)
+
+
+def _differs(before: Row, after: Row) -> bool:
+    """Did anything a parent's aligned KR depends on change?"""
+    return (
+        before["progress"] != after["progress"]
+        or bool(before["archived"]) != bool(after["archived"])
+        or before["aligned_kr_id"] != after["aligned_kr_id"]
+    )
 
 
 def iter_documents(rows: Iterable[Row]) -> Iterable[dict[str, Any]]:

@@ -31,6 +31,10 @@ class ReadModel(ABC):
         """Forget in-memory state: the batch it belonged to was rolled back."""
         return None
 
+    def flush(self, tx: Tx) -> None:
+        """Write what ``apply`` kept in memory; called once per batch, before tracking."""
+        return None
+
     @abstractmethod
     def apply(self, tx: Tx, event: Any, position: int) -> None:
         """Apply one domain event (anything it does not know, it ignores)."""

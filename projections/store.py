@@ -112,10 +112,6 @@ class _PostgresTx(Tx):
 class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
     dialect = "postgres"
 
-    def __init__(self, datastore: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("tracking_table_name", "okr_view_tracking")
-        super().__init__(datastore, **kwargs)
-
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[Tx]:
         with self.datastore.transaction(commit=commit) as cursor:

@@ -65,7 +65,9 @@ class Settings(BaseSettings):
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_pool_size),
-            "POSTGRES_PRE_PING": "y",
+            # No pre-ping (it doubled a check-in's latency): a dead pooled connection
+            # fails its statement, and the recorders retry on a fresh one.
+            "POSTGRES_PRE_PING": "n",
             # A checkout waiting on a restarted server wakes only at this timeout.
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_LOCK_TIMEOUT": "5",
