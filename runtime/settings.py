@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     min_position_timeout: float = Field(default=5.0, le=5.0, ge=0.0)
     projection_poll_interval: float = 1.0
     snapshot_interval: int = Field(default=100, ge=0, description="0 disables snapshots")
+    aggregate_cache_size: int = Field(
+        default=5000, ge=0, description="aggregates kept in memory by the write side; 0: none"
+    )
     postgres_pool_size: int = 5
     webhook_secret_github: str | None = None
     webhook_secret_gitlab: str | None = None
@@ -43,6 +46,11 @@ class Settings(BaseSettings):
     def eventsourcing_env(self) -> dict[str, str]:
         """The ``eventsourcing`` library's own variables for the chosen store."""
         common = {"OKR_SNAPSHOT_INTERVAL": str(self.snapshot_interval)}
+        if self.aggregate_cache_size > 0:
+            # Commands load the objective, its team and cycle: a cached aggregate is
+            # fast-forwarded with one query instead of rebuilt from snapshot + events.
+            # (The library reads 0 as "unbounded", so 0 here sets nothing.)
+            common["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
         if self.embedded:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
