@@ -8,7 +8,7 @@ read time, with the one rule of ``domain/visibility.py``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from statistics import fmean
@@ -23,11 +23,33 @@ from projections.store import Row, Tx, ViewStore
 
 STALE_AFTER = timedelta(days=14)
 
-_ROW = (
-    "SELECT o.id, o.parent_id, o.owner_team_id, o.owner_user_id, o.visibility, o.contributors,"
-    " o.archived, o.progress, o.status, o.achievement_rate, o.doc"
-    " FROM okr_objectives o"
+_COLUMNS = (
+    "o.id, o.parent_id, o.owner_team_id, o.owner_user_id, o.visibility, o.contributors,"
+    " o.archived, o.progress, o.status, o.achievement_rate"
 )
+_ROW = f"SELECT {_COLUMNS}, o.doc FROM okr_objectives o"
+
+
+class _Contributors(Collection[str]):
+    """The row's contributors, parsed only if the rule gets that far (most rows are public)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._people: list[str] | None = None
+
+    def _list(self) -> list[str]:
+        if self._people is None:
+            self._people = json.loads(self._text)
+        return self._people
+
+    def __contains__(self, user: object) -> bool:
+        return user in self._list()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._list())
+
+    def __len__(self) -> int:
+        return len(self._list())
 
 
 def _visible(viewer: Viewer, row: Row) -> bool:
@@ -36,7 +58,7 @@ def _visible(viewer: Viewer, row: Row) -> bool:
         visibility=row["visibility"],
         owner_user_id=row["owner_user_id"],
         owner_team_id=row["owner_team_id"],
-        contributors=json.loads(row["contributors"]),
+        contributors=_Contributors(row["contributors"]),
     )
 
 
@@ -50,13 +72,99 @@ def _cycle_dates(tx: Tx, organization_id: str, cycle_id: str) -> tuple[date, dat
     return date.fromisoformat(row["start_date"]), date.fromisoformat(row["end_date"])
 
 
-def _cycle_rows(tx: Tx, viewer: Viewer, cycle_id: str) -> list[Row]:
+def _cycle_rows(
+    tx: Tx, viewer: Viewer, cycle_id: str, *, with_doc: bool = True, team_id: str | None = None
+) -> list[Row]:
+    select = _ROW if with_doc else f"SELECT {_COLUMNS} FROM okr_objectives o"
+    team = " AND o.owner_team_id = :team" if team_id is not None else ""
     rows = tx.fetchall(
-        f"{_ROW} WHERE o.organization_id = :org AND o.cycle_id = :cycle AND o.archived = 0"
-        " ORDER BY o.drafted_position, o.id",
-        {"org": viewer.organization_id, "cycle": cycle_id},
+        f"{select} WHERE o.organization_id = :org AND o.cycle_id = :cycle AND o.archived = 0"
+        f"{team} ORDER BY o.drafted_position, o.id",
+        {"org": viewer.organization_id, "cycle": cycle_id, "team": team_id},
     )
     return [row for row in rows if _visible(viewer, row)]
+
+
+def _pace_json(start: date, end: date, now: datetime) -> str:
+    return json.dumps(expected_progress(start, end, now))
+
+
+def objective_json(
+    store: ViewStore, viewer: Viewer, objective_id: str, now: datetime
+) -> tuple[bytes, int] | None:
+    """The read shape as JSON, and the version: the stored document with its pace
+    spliced in, neither parsed nor re-encoded (the hot read of every client)."""
+    with store.transaction(commit=False) as tx:
+        row = tx.fetchone(
+            f"SELECT {_COLUMNS}, o.doc, o.version, c.start_date, c.end_date"
+            " FROM okr_objectives o LEFT JOIN okr_cycles c ON c.id = o.cycle_id"
+            " WHERE o.id = :id AND o.organization_id = :org",
+            {"id": objective_id, "org": viewer.organization_id},
+        )
+    if row is None or not _visible(viewer, row):
+        return None
+    pace = (
+        _pace_json(date.fromisoformat(row["start_date"]), date.fromisoformat(row["end_date"]), now)
+        if row["start_date"]
+        else "0.0"
+    )
+    document: str = row["doc"]
+    return f'{document[:-1]},"expected_progress":{pace}}}'.encode(), int(row["version"])
+
+
+def cycle_tree_json(
+    store: ViewStore, viewer: Viewer, cycle_id: str, now: datetime, team_id: str | None = None
+) -> bytes | None:
+    """``cycle_tree`` as JSON, spliced from the stored documents (trees can be large:
+    10,000 objectives are never parsed, validated or re-encoded one by one)."""
+    with store.transaction(commit=False) as tx:
+        dates = _cycle_dates(tx, viewer.organization_id, cycle_id)
+        if dates is None:
+            return None
+        rows = _cycle_rows(tx, viewer, cycle_id)
+    pace = _pace_json(dates[0], dates[1], now)
+    roots, children = _nest(rows, team_id)
+    by_id = {row["id"]: row for row in rows}
+    rendered: dict[str, str] = {}
+    # Children before parents (iteratively: a deep tree must not hit the recursion limit).
+    order: list[str] = []
+    seen: set[str] = set()
+    stack = [row["id"] for row in roots]
+    while stack:
+        node = stack.pop()
+        if node in seen:  # with a team filter, a root may also hang under another root
+            continue
+        seen.add(node)
+        order.append(node)
+        stack.extend(children.get(node, ()))
+    for node in reversed(order):
+        kids = ",".join(rendered[child] for child in children.get(node, ()))
+        rendered[node] = (
+            f'{by_id[node]["doc"][:-1]},"expected_progress":{pace},"children":[{kids}]}}'
+        )
+    body = ",".join(rendered[row["id"]] for row in roots)
+    return f'{{"cycle_id":{json.dumps(cycle_id)},"objectives":[{body}]}}'.encode()
+
+
+def _nest(rows: list[Row], team_id: str | None) -> tuple[list[Row], dict[str, list[str]]]:
+    """Roots and children (ids, in drafting order) of the visible objectives."""
+    ids = {row["id"] for row in rows}
+    children: dict[str, list[str]] = {}
+    roots: list[Row] = []
+    for row in rows:
+        if row["parent_id"] in ids:
+            children.setdefault(row["parent_id"], []).append(row["id"])
+        else:
+            roots.append(row)
+    if team_id is not None:
+        team_of = {row["id"]: row["owner_team_id"] for row in rows}
+        roots = [
+            row
+            for row in rows
+            if row["owner_team_id"] == team_id
+            and not (row["parent_id"] in ids and team_of[row["parent_id"]] == team_id)
+        ]
+    return roots, children
 
 
 def get_objective(
@@ -85,32 +193,8 @@ def cycle_tree(
     With ``team_id``: the subtrees rooted at that team's objectives. An
     objective whose parent is hidden (archived, private) becomes a root.
     """
-    with store.transaction(commit=False) as tx:
-        dates = _cycle_dates(tx, viewer.organization_id, cycle_id)
-        if dates is None:
-            return None
-        rows = _cycle_rows(tx, viewer, cycle_id)
-    pace = expected_progress(dates[0], dates[1], now)
-    nodes: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        node = json.loads(row["doc"])
-        node["expected_progress"] = pace
-        node["children"] = []
-        nodes[row["id"]] = node
-    roots: list[dict[str, Any]] = []
-    for row in rows:
-        parent = nodes.get(row["parent_id"]) if row["parent_id"] else None
-        (parent["children"] if parent is not None else roots).append(nodes[row["id"]])
-    if team_id is not None:
-        roots = [
-            nodes[row["id"]]
-            for row in rows
-            if row["owner_team_id"] == team_id
-            and not (
-                row["parent_id"] in nodes and nodes[row["parent_id"]]["owner_team_id"] == team_id
-            )
-        ]
-    return {"cycle_id": cycle_id, "objectives": roots}
+    tree = cycle_tree_json(store, viewer, cycle_id, now, team_id)
+    return None if tree is None else dict(json.loads(tree))
 
 
 def progress_history(store: ViewStore, objective_id: str) -> list[dict[str, Any]]:
@@ -158,15 +242,12 @@ def dashboard(
         dates = _cycle_dates(tx, viewer.organization_id, cycle_id)
         if dates is None:
             return None
-        rows = [
-            row
-            for row in _cycle_rows(tx, viewer, cycle_id)
-            if team_id is None or row["owner_team_id"] == team_id
-        ]
+        rows = _cycle_rows(tx, viewer, cycle_id, with_doc=False, team_id=team_id)
+        team = " AND owner_team_id = :team" if team_id is not None else ""
         key_results = tx.fetchall(
             "SELECT id, objective_id, last_check_in_at FROM okr_key_results"
-            " WHERE organization_id = :org AND cycle_id = :cycle",
-            {"org": viewer.organization_id, "cycle": cycle_id},
+            f" WHERE organization_id = :org AND cycle_id = :cycle{team}",
+            {"org": viewer.organization_id, "cycle": cycle_id, "team": team_id},
         )
     ids = {row["id"] for row in rows}
     cutoff = now - STALE_AFTER

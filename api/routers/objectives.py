@@ -43,7 +43,7 @@ from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.values import KeyResultStatus, Level, NoteTopic, ProgressMode, Visibility
 from projections.history import objective_at, objective_history
-from projections.objective_queries import get_objective, progress_history
+from projections.objective_queries import objective_json, progress_history
 
 router = APIRouter(prefix="/objectives", tags=["objectives"])
 
@@ -307,7 +307,6 @@ def archive_objective(
 )
 def read_objective(
     objective_id: UUID,
-    response: Response,
     actor: ActorDep,
     viewer: ViewerDep,
     app: AppDep,
@@ -320,17 +319,18 @@ def read_objective(
         datetime | None,
         Query(description="time travel: the state at this ISO 8601 time (naive = UTC)"),
     ] = None,
-) -> dict[str, Any]:
+) -> Any:
     """The current read model, or with ``version`` / ``as_of`` the state rebuilt from the
     event store (404 if the objective did not exist then)."""
     if version is not None and as_of is not None:
         raise ApiError(422, "give version or as_of, not both", code="validation_error")
     if version is None and as_of is None:
-        document = get_objective(store, viewer, str(objective_id), datetime.now(UTC))
-        if document is None:
+        # The stored document with its pace spliced in (the shape ObjectiveOut documents).
+        found = objective_json(store, viewer, str(objective_id), datetime.now(UTC))
+        if found is None:
             raise ApiError(404, f"objective {objective_id} not found")
-        response.headers["ETag"] = f'"{document["version"]}"'
-        return document
+        body, current = found
+        return Response(body, media_type="application/json", headers={"ETag": f'"{current}"'})
     _visible_objective(app, actor, objective_id)
     moment = None if as_of is None else _as_utc(as_of)
     past = objective_at(app, store, objective_id, version=version, as_of=moment)
