@@ -9,6 +9,7 @@ all of it or none.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,32 +56,83 @@ class IssueOutcome:
     version: int = 0
 
 
+class IssueCache:
+    """Issues as a single ingesting process last saved them, to skip reloading each one.
+
+    Safe without fast-forwarding: a cached issue that another process has since
+    changed (a link made over the API) has an older version, so saving it fails
+    the optimistic-concurrency check; the batch is then retried from the store
+    with the cache cleared. Not shared between threads.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._issues: OrderedDict[UUID, Issue] = OrderedDict()
+
+    def get(self, issue_id: UUID) -> Issue | None:
+        issue = self._issues.get(issue_id)
+        if issue is not None:
+            self._issues.move_to_end(issue_id)
+        return issue
+
+    def put(self, issue: Issue) -> None:
+        self._issues[issue.id] = issue
+        self._issues.move_to_end(issue.id)
+        while len(self._issues) > self.size:
+            self._issues.popitem(last=False)
+
+    def clear(self) -> None:
+        self._issues.clear()
+
+
 class IssueCommands(CommandsBase):
     def report_issue_event(self, actor: Actor, report: IssueReport) -> IssueOutcome:
         require_issue_feed(actor)
         return self.apply_issue_reports(actor, [report])[0]
 
     def apply_issue_reports(
-        self, actor: Actor, reports: Sequence[IssueReport]
+        self,
+        actor: Actor,
+        reports: Sequence[IssueReport],
+        cache: IssueCache | None = None,
     ) -> list[IssueOutcome]:
-        """Apply a batch in order, saved with one ``save()`` (throughput for ingestion)."""
+        """Apply a batch in order, saved with one ``save()`` (throughput for ingestion).
+
+        ``cache``: an ingesting process's own IssueCache (see there).
+        """
         require_issue_feed(actor)
         for report in reports:
             _validate(report)
 
         outcomes: list[IssueOutcome] = []
+        attempts = 0
 
         def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            if cache is not None and attempts > 1:
+                cache.clear()  # a concurrent write won: start again from the store
+            try:
+                apply_and_save()
+            except BaseException:
+                if cache is not None:
+                    cache.clear()  # cached issues may hold changes that were never saved
+                raise
+
+        def apply_and_save() -> None:
             outcomes.clear()
             issues: dict[UUID, Issue] = {}
             objectives: dict[UUID, Objective] = {}
             phases: dict[UUID, bool] = {}
             for report in reports:
-                outcomes.append(self._apply_one(actor, report, issues, objectives, phases))
+                outcomes.append(self._apply_one(actor, report, issues, objectives, phases, cache))
             changed: list[Aggregate] = [
                 a for a in [*issues.values(), *objectives.values()] if a.pending_events
             ]
             position = self.record(*changed) if changed else 0
+            if cache is not None:
+                for issue in issues.values():
+                    cache.put(issue)
             for outcome in outcomes:
                 outcome.position = position
                 outcome.version = issues[outcome.issue_id].version
@@ -96,9 +148,10 @@ class IssueCommands(CommandsBase):
         issues: dict[UUID, Issue],
         objectives: dict[UUID, Objective],
         phases: dict[UUID, bool],
+        cache: IssueCache | None,
     ) -> IssueOutcome:
         key = issue_id(actor.organization_id, report.tracker, report.issue_key)
-        issue = issues.get(key) or self.find(actor, key, Issue)
+        issue = issues.get(key) or (cache and cache.get(key)) or self.find(actor, key, Issue)
         if issue is None:
             issue = Issue(
                 organization_id=actor.organization_id,

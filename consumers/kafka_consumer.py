@@ -57,7 +57,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commands.actor import Actor
-from commands.issues import IssueOutcome, IssueReport
+from commands.issues import IssueCache, IssueOutcome, IssueReport
 from consumers.dead_letters import DeadLetter, DeadLetterWriter, KafkaRecord
 from consumers.issue_event import InvalidIssueEvent, IssueEvent, parse_issue_event
 from consumers.publisher import ORGANIZATION_HEADER
@@ -150,7 +150,7 @@ class IssueReportSink(Protocol):
     """The one write the consumer needs (``OkrApplication`` provides it)."""
 
     def apply_issue_reports(
-        self, actor: Actor, reports: Sequence[IssueReport]
+        self, actor: Actor, reports: Sequence[IssueReport], cache: IssueCache | None = None
     ) -> list[IssueOutcome]: ...
 
 
@@ -268,6 +268,8 @@ class IssueEventConsumer:
         self.session_timeout_ms = ingestion.kafka_session_timeout_ms
         self.max_poll_records = max_poll_records or ingestion.kafka_max_poll_records
         self.max_backoff = max_backoff or ingestion.consumer_max_backoff
+        # This process's issues as it last saved them: no reload per report (see IssueCache).
+        self.issues = IssueCache()
         self.poll_timeout = poll_timeout
         self.consumer_config = dict(consumer_config or {})
         self.stats = ConsumerStats()
@@ -360,6 +362,7 @@ class IssueEventConsumer:
                 self.app.apply_issue_reports,
                 actor,
                 reports,
+                self.issues,
             )
         except REFUSED_BY_WRITE_SIDE as refused:
             log.warning(
@@ -391,6 +394,7 @@ class IssueEventConsumer:
                     self.app.apply_issue_reports,
                     actor,
                     [report],
+                    self.issues,
                 )
             except REFUSED_BY_WRITE_SIDE as refused:
                 letters.append(

@@ -43,7 +43,7 @@ from kafka.admin import KafkaAdminClient
 
 from commands.actor import Actor
 from commands.application import OkrApplication
-from commands.issues import IssueOutcome, IssueReport
+from commands.issues import IssueCache, IssueOutcome, IssueReport
 from consumers.dead_letters import DLQ_REASON_HEADER, DLQ_SOURCE_HEADER
 from consumers.issue_event import IssueEvent, encode_issue_event, parse_issue_event
 from consumers.kafka_consumer import IssueEventConsumer, start_consumer_thread
@@ -613,11 +613,11 @@ class RefusingApplication(OkrApplication):
     parses fine)."""
 
     def apply_issue_reports(
-        self, actor: Actor, reports: Sequence[IssueReport]
+        self, actor: Actor, reports: Sequence[IssueReport], cache: IssueCache | None = None
     ) -> list[IssueOutcome]:
         if any(report.title == "refuse me" for report in reports):
             raise InvalidCommand("this report is refused by a rule of the write side")
-        return super().apply_issue_reports(actor, reports)
+        return super().apply_issue_reports(actor, reports, cache)
 
 
 def test_a_report_the_write_side_refuses_is_isolated_and_dead_lettered(

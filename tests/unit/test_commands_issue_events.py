@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 from commands.application import OkrApplication
-from commands.issues import IssueReport
+from commands.issues import IssueCache, IssueReport
 from domain.errors import InvalidCommand
 from domain.issue import issue_id
 from domain.values import Phase
@@ -364,3 +364,41 @@ def test_link_after_an_issue_snapshot_picks_up_its_status() -> None:
     assert list(w.app.snapshots.get(issue_id("acme", "github", "a#7")))
     w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#7")
     assert linked(w, obj, kr, "a#7")["status"] == "done"
+
+
+def test_an_ingesting_cache_never_applies_a_stale_issue(w: World) -> None:
+    """The consumer's IssueCache skips reloads; a link made meanwhile elsewhere still counts."""
+    _, obj, kr = setup_linked(w)
+    cache = IssueCache()
+    w.app.apply_issue_reports(INTEGRATION, [report("ev-1", "in_progress")], cache)
+    assert cache.get(issue_id("acme", "github", KEY)) is not None
+    # Meanwhile, over the API, the same issue is linked to a second KR (the cache misses it).
+    second = w.kr(obj, "issues")
+    cycle = w.obj(obj).cycle_id
+    w.advance(cycle, Phase.TRACKING)
+    w.app.link_issue(ADMIN, obj, second, tracker="github", issue_key=KEY)
+    w.app.apply_issue_reports(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
+    assert linked(w, obj, kr)["status"] == "done"
+    assert linked(w, obj, second)["status"] == "done", "the stale cached issue was retried"
+    assert set(issue(w).links) == {(obj, kr), (obj, second)}
+
+
+def test_an_ingesting_cache_forgets_a_batch_that_failed(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup_linked(w)
+    cache = IssueCache()
+    w.app.apply_issue_reports(INTEGRATION, [report("ev-1", "in_progress")], cache)
+
+    def outage(*_: object) -> int:
+        raise ConnectionError("database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(w.app, "record", outage)
+        with pytest.raises(ConnectionError):
+            w.app.apply_issue_reports(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
+    assert cache.get(issue_id("acme", "github", KEY)) is None, "unsaved changes were cached"
+    # Delivered again after the outage: applied once, not taken for a duplicate.
+    (outcome,) = w.app.apply_issue_reports(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
+    assert outcome.applied and not outcome.duplicate
+    assert issue(w).status == "done"
