@@ -76,6 +76,8 @@ class ObjectivesView(ReadModel):
         "CREATE INDEX IF NOT EXISTS okr_objectives_cycle"
         " ON okr_objectives (organization_id, cycle_id)",
         "CREATE INDEX IF NOT EXISTS okr_objectives_aligned_kr ON okr_objectives (aligned_kr_id)",
+        "CREATE INDEX IF NOT EXISTS okr_objectives_team"
+        " ON okr_objectives (organization_id, cycle_id, owner_team_id)",
         "CREATE TABLE IF NOT EXISTS okr_key_results ("
         " id TEXT PRIMARY KEY,"
         " objective_id TEXT NOT NULL,"
@@ -88,6 +90,8 @@ class ObjectivesView(ReadModel):
         "CREATE INDEX IF NOT EXISTS okr_key_results_objective ON okr_key_results (objective_id)",
         "CREATE INDEX IF NOT EXISTS okr_key_results_cycle"
         " ON okr_key_results (organization_id, cycle_id)",
+        "CREATE INDEX IF NOT EXISTS okr_key_results_team"
+        " ON okr_key_results (organization_id, cycle_id, owner_team_id)",
         "CREATE TABLE IF NOT EXISTS okr_progress_points ("
         " position BIGINT NOT NULL,"
         " ordinal INTEGER NOT NULL,"
