@@ -124,26 +124,29 @@ def cycle_tree_json(
         rows = _cycle_rows(tx, viewer, cycle_id)
     pace = _pace_json(dates[0], dates[1], now)
     roots, children = _nest(rows, team_id)
-    by_id = {row["id"]: row for row in rows}
-    rendered: dict[str, str] = {}
-    # Children before parents (iteratively: a deep tree must not hit the recursion limit).
-    order: list[str] = []
-    seen: set[str] = set()
-    stack = [row["id"] for row in roots]
+    docs = {row["id"]: row["doc"] for row in rows}
+    # One list of pieces in depth-first order, joined once: no subtree is copied
+    # into its parent's string level by level (a large tree would be copied depth times).
+    pieces: list[str] = [f'{{"cycle_id":{json.dumps(cycle_id)},"objectives":[']
+    node_tail = f',"expected_progress":{pace},"children":['
+    stack = [row["id"] for row in reversed(roots)]
+    first = [True]  # per open list: is the next element its first (no comma)?
     while stack:
         node = stack.pop()
-        if node in seen:  # with a team filter, a root may also hang under another root
+        if node == "":  # closes a node's children list and the node itself
+            pieces.append("]}")
+            first.pop()
             continue
-        seen.add(node)
-        order.append(node)
-        stack.extend(children.get(node, ()))
-    for node in reversed(order):
-        kids = ",".join(rendered[child] for child in children.get(node, ()))
-        rendered[node] = (
-            f'{by_id[node]["doc"][:-1]},"expected_progress":{pace},"children":[{kids}]}}'
-        )
-    body = ",".join(rendered[row["id"]] for row in roots)
-    return f'{{"cycle_id":{json.dumps(cycle_id)},"objectives":[{body}]}}'.encode()
+        if not first[-1]:
+            pieces.append(",")
+        first[-1] = False
+        pieces.append(docs[node][:-1])
+        pieces.append(node_tail)
+        first.append(True)
+        stack.append("")
+        stack.extend(reversed(children.get(node, ())))
+    pieces.append("]}")
+    return "".join(pieces).encode()
 
 
 def _nest(rows: list[Row], team_id: str | None) -> tuple[list[Row], dict[str, list[str]]]:

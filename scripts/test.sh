@@ -20,10 +20,17 @@ if command -v docker >/dev/null 2>&1; then
   # does (building the compose plugin once if the client lacks it).
   echo "== docker compose config"; bash scripts/compose-check.sh
 fi
-echo "== pytest"
 export OKR_TEST_DATABASE_URL="${OKR_TEST_DATABASE_URL:-postgresql://okr:okr@127.0.0.1:${OKR_PG_PORT:-15432}/okr_test}"
 export OKR_TEST_KAFKA_BOOTSTRAP="${OKR_TEST_KAFKA_BOOTSTRAP:-127.0.0.1:${OKR_KAFKA_PORT:-19092}}"
 status=0
+# The benchmark suite once at tiny sizes, so it cannot rot (its report goes to a
+# temporary directory; targets are reported, never asserted here).
+if [ "$#" -eq 0 ]; then
+  echo "== bench (smoke)"
+  OKR_BENCH_ADMIN_URL="$OKR_TEST_DATABASE_URL" OKR_BENCH_KAFKA_BOOTSTRAP="$OKR_TEST_KAFKA_BOOTSTRAP" \
+    python -m bench.run --smoke || status=$?
+fi
+echo "== pytest"
 pytest "$@" || status=$?
 echo "== test.sh finished in $((SECONDS - started)) s (exit $status)"
 exit "$status"
