@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.deps import ActorDep, AppDep, MinPosition, StoreDep, ViewerDep
 from api.errors import ApiError, ErrorResponse
 from api.schemas import TRACKER_PATTERN, IssueEventResult, IssueOut, unstorable
-from commands.issues import IssueReport
 from consumers.issue_event import InvalidIssueEvent, IssueEvent, parse_issue_event
+from consumers.kafka_consumer import issue_report
 from projections.issue_links import get_issue
 from projections.objective_queries import get_objective
 
@@ -71,20 +71,7 @@ def submit_issue_event(
 ) -> IssueEventResult:
     """Admin or an integration token. The same ``event_id`` twice changes nothing the
     second time; an event older than the last applied one is recorded, not applied."""
-    outcome = app.report_issue_event(
-        actor,
-        IssueReport(
-            event_id=event.event_id,
-            tracker=event.tracker,
-            issue_key=event.issue_key,
-            status=event.status,
-            occurred_at=event.occurred_at,
-            raw_status=event.raw_status,
-            title=event.title,
-            url=event.url,
-            estimate=event.estimate,
-        ),
-    )
+    outcome = app.report_issue_event(actor, issue_report(event))
     return IssueEventResult(
         issue_id=outcome.issue_id,
         duplicate=outcome.duplicate,
