@@ -56,11 +56,8 @@ def fixture_id(path: Path) -> str:
 
 
 def app_with_webhooks(runtime: Runtime) -> FastAPI:
-    """The service's app; the webhook router added if ``create_app`` does not yet."""
-    app = create_app(runtime)
-    if not any(getattr(r, "path", "").startswith("/v1/webhooks") for r in app.routes):
-        app.include_router(webhooks.router, prefix="/v1")
-    return app
+    """The service's app, as `okr serve` builds it (webhooks included)."""
+    return create_app(runtime)
 
 
 Client = Callable[..., TestClient]
