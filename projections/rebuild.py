@@ -1,4 +1,4 @@
-"""Rebuild a read model from the event log: build beside, then swap.
+"""Rebuild read models from the event log: build beside, then swap.
 
 The new tables are built under a ``__rebuild`` suffix while the live ones
 keep serving (and keep following the log). Once the new ones have caught up
@@ -87,18 +87,20 @@ class _RebuildFollower(Follower):
 def rebuild(
     app: Application[Any],
     store: ViewStore,
-    model: ReadModel,
+    models: ReadModel | Sequence[ReadModel],
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Rebuild ``model`` beside the live tables and swap it in; returns events read."""
-    names = table_names(model) + index_names(model)
-    renamed: Any = RenamedStore(store, names)
-    _drop(store, [n + SUFFIX for n in table_names(model)])
+    """Rebuild ``models`` beside their live tables in one pass over the log, then swap
+    them all in at once; returns how many events were read."""
+    models = [models] if isinstance(models, ReadModel) else list(models)
+    tables = [t for model in models for t in table_names(model)]
+    renamed: Any = RenamedStore(store, tables + [i for m in models for i in index_names(m)])
+    _drop(store, [table + SUFFIX for table in tables])
     with store.transaction() as tx:
-        _set_tracking(store, tx, f"{app.name}:{model.name}{SUFFIX}", None)
-    follower = _RebuildFollower(app, renamed, [model])
+        for model in models:
+            _set_tracking(store, tx, f"{app.name}:{model.name}{SUFFIX}", None)
+    follower = _RebuildFollower(app, renamed, models)
     total = 0
-    live_name = f"{app.name}:{model.name}"
 
     def report(count: int) -> None:
         nonlocal total
@@ -108,22 +110,27 @@ def rebuild(
 
     while True:
         follower.catch_up(on_batch=report)
-        rebuilt = follower.position(model)
+        rebuilt = min(follower.position(model) for model in models)
         with store.transaction() as tx:
-            live = _get_tracking(store, tx, live_name)
+            live = max(_get_tracking(store, tx, f"{app.name}:{m.name}") for m in models)
             if live > rebuilt:
-                continue  # the live model moved on while we swapped: catch up first
-            for table in table_names(model):
-                tx.execute(f"DROP TABLE IF EXISTS {table}")
-                tx.execute(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}")
-            for index in index_names(model):
-                tx.execute(f"DROP INDEX IF EXISTS {index}{SUFFIX}")
-            for statement in model.ddl:
-                if _INDEX.search(statement):
-                    tx.execute(statement)
-            _set_tracking(store, tx, live_name, rebuilt)
-            _set_tracking(store, tx, f"{app.name}:{model.name}{SUFFIX}", None)
+                continue  # the live models moved on while we swapped: catch up first
+            for model in models:
+                _swap(store, tx, app.name, model, rebuilt)
         return total
+
+
+def _swap(store: ViewStore, tx: Tx, app_name: str, model: ReadModel, position: int) -> None:
+    for table in table_names(model):
+        tx.execute(f"DROP TABLE IF EXISTS {table}")
+        tx.execute(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}")
+    for index in index_names(model):
+        tx.execute(f"DROP INDEX IF EXISTS {index}{SUFFIX}")
+    for statement in model.ddl:
+        if _INDEX.search(statement):
+            tx.execute(statement)
+    _set_tracking(store, tx, f"{app_name}:{model.name}", position)
+    _set_tracking(store, tx, f"{app_name}:{model.name}{SUFFIX}", None)
 
 
 def _drop(store: ViewStore, tables: Sequence[str]) -> None:

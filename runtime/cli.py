@@ -75,11 +75,12 @@ def _rebuild(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        # One pass over the log for all of them, swapped in together.
+        fresh = [type(known[name])() for name in names]
+        bar = ProgressBar(f"rebuilding {', '.join(names)}")
+        count = rebuild(runtime.app, runtime.store, fresh, progress=bar)
+        bar.finish()
         for name in names:
-            fresh = type(known[name])()
-            bar = ProgressBar(f"rebuilding {name}")
-            count = rebuild(runtime.app, runtime.store, fresh, progress=bar)
-            bar.finish()
             print(f"rebuilt {name} from {count} events and swapped it in")
     finally:
         runtime.close()

@@ -63,8 +63,7 @@ def test_read_models_equal_their_rebuild_and_the_aggregates(backend: Settings) -
         live = snapshot(runtime.store)
 
         started = time.perf_counter()
-        for model in read_models():
-            rebuild(runtime.app, runtime.store, model)
+        rebuild(runtime.app, runtime.store, read_models())  # one pass, as `okr rebuild`
         timings["rebuild"] = time.perf_counter() - started
         rebuilt = snapshot(runtime.store)
 
