@@ -72,7 +72,8 @@ def run(ctx: Context) -> list[Figure]:
             "`tests/generated_history.py` (3 organizations, cycles in every phase, alignment "
             "trees, every KR mode, check-ins, issue links and issue events); each run rebuilds "
             "all four read models in one pass with `projections.rebuild.rebuild` (beside, then "
-            "swap, as `okr rebuild` does), in this process; value = events in the log ÷ total seconds. "
+            "swap, as `okr rebuild` does), in this process; value = events in the log ÷ "
+            "total seconds. "
             f"Baseline: {BASELINE_NAME}."
         ),
     )
