@@ -114,6 +114,12 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[Tx]:
+        if not commit:
+            # Reads run on the pool's autocommit connection: no BEGIN/ROLLBACK round
+            # trips around every query (a GET makes three such reads).
+            with self.datastore.get_connection() as connection:
+                yield _PostgresTx(self, connection.cursor())
+            return
         with self.datastore.transaction(commit=commit) as cursor:
             yield _PostgresTx(self, cursor)
 
