@@ -19,6 +19,8 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -218,6 +220,49 @@ def describe(outcome: Outcome) -> dict[str, Any]:
 # ---------------------------------------------------------------------- figure
 
 
+@dataclass
+class CheckInStack:
+    """`okr serve` + `okr project` on one database, and warmed-up check-in senders."""
+
+    senders: list[CheckInSender]
+    api: Any
+    projector: Any
+    roles: dict[str, int]
+
+    def check_alive(self) -> None:
+        self.api.check_alive()
+        self.projector.check_alive()
+
+
+@contextmanager
+def check_in_stack(ctx: Context, tag: str, url: str) -> Iterator[CheckInStack]:
+    """Figures 1 and 4 load the same stack; it is stopped and profiled afterwards."""
+    from runtime.bootstrap import build_runtime
+
+    s = ctx.sizes
+    runtime = build_runtime(settings_for(url))
+    try:
+        clients = check_in_clients(runtime, s.clients, s.krs_per_client)
+    finally:
+        runtime.close()
+    projector = start_projector(ctx, tag, url)
+    api, base = start_api(ctx, tag, url)
+    senders = [CheckInSender(base, c, ctx.seed + n) for n, c in enumerate(clients)]
+    roles = {"api (okr serve)": api.pid, "projection runner (okr project)": projector.pid}
+    try:
+        for sender in senders:  # warm-up: connections, pools, code paths
+            for _ in range(3):
+                sender.send(Outcome())
+        yield CheckInStack(senders, api, projector, roles)
+    finally:
+        for sender in senders:
+            sender.close()
+        api.stop()
+        projector.stop()
+        write_service_profile(ctx, api)
+        write_service_profile(ctx, projector)
+
+
 def run(ctx: Context) -> list[Figure]:
     s = ctx.sizes
     throughput = Figure(
@@ -245,58 +290,35 @@ def run(ctx: Context) -> list[Figure]:
             "answer (no coordinated omission); nearest-rank p99."
         ),
     )
-    with fresh_database("checkins") as url:
-        from runtime.bootstrap import build_runtime
-
-        runtime = build_runtime(settings_for(url))
-        try:
-            clients = check_in_clients(runtime, s.clients, s.krs_per_client)
-        finally:
-            runtime.close()
-        projector = start_projector(ctx, "fig1", url)
-        api, base = start_api(ctx, "fig1", url)
-        senders = [CheckInSender(base, c, ctx.seed + n) for n, c in enumerate(clients)]
-        roles = {"api (okr serve)": api.pid, "projection runner (okr project)": projector.pid}
-        runs: list[dict[str, Any]] = []
-        try:
-            for sender in senders:  # warm-up: connections, pools, code paths
-                for _ in range(3):
-                    sender.send(Outcome())
-            for r in range(ctx.repeat):
-                ctx.say(f"fig 1 run {r + 1}/{ctx.repeat}: baseline save loop")
-                base_run = save_loop(url, s.baseline_seconds)
-                throughput.baseline_runs.append(base_run["saves_per_second"])
-                ctx.say(f"fig 1 run {r + 1}/{ctx.repeat}: {s.clients} clients, closed loop")
-                meter = CpuMeter(url, roles).start()
-                closed = closed_loop(senders, s.throughput_seconds)
-                closed_cpu = meter.stop(per=closed.ok)
-                throughput.runs.append(closed.ok / closed.seconds)
-                ctx.say(f"fig 1 run {r + 1}/{ctx.repeat}: paced {s.paced_rate:g}/s")
-                meter = CpuMeter(url, roles).start()
-                open_ = paced(senders, s.paced_rate, s.paced_seconds)
-                paced_cpu = meter.stop(per=open_.ok)
-                latency.runs.append(summary_ms(open_.latencies).get("p99_ms", float("nan")))
-                api.check_alive()
-                projector.check_alive()
-                runs.append(
-                    {
-                        "baseline": {k: round(v, 2) for k, v in base_run.items()},
-                        "closed_loop": {**describe(closed), "cpu": closed_cpu},
-                        "paced": {**describe(open_), "cpu": paced_cpu},
-                    }
-                )
-                ctx.say(
-                    f"fig 1 run {r + 1}: {throughput.runs[-1]:.0f} check-ins/s vs baseline "
-                    f"{base_run['saves_per_second']:.0f} saves/s; "
-                    f"paced p99 {latency.runs[-1]:.1f} ms"
-                )
-        finally:
-            for sender in senders:
-                sender.close()
-            api.stop()
-            projector.stop()
-            write_service_profile(ctx, api)
-            write_service_profile(ctx, projector)
+    runs: list[dict[str, Any]] = []
+    with fresh_database("checkins") as url, check_in_stack(ctx, "fig1", url) as stack:
+        for r in range(ctx.repeat):
+            ctx.say(f"fig 1 run {r + 1}/{ctx.repeat}: baseline save loop")
+            base_run = save_loop(url, s.baseline_seconds)
+            throughput.baseline_runs.append(base_run["saves_per_second"])
+            ctx.say(f"fig 1 run {r + 1}/{ctx.repeat}: {s.clients} clients, closed loop")
+            meter = CpuMeter(url, stack.roles).start()
+            closed = closed_loop(stack.senders, s.throughput_seconds)
+            closed_cpu = meter.stop(per=closed.ok)
+            throughput.runs.append(closed.ok / closed.seconds)
+            ctx.say(f"fig 1 run {r + 1}/{ctx.repeat}: paced {s.paced_rate:g}/s")
+            meter = CpuMeter(url, stack.roles).start()
+            open_ = paced(stack.senders, s.paced_rate, s.paced_seconds)
+            paced_cpu = meter.stop(per=open_.ok)
+            latency.runs.append(summary_ms(open_.latencies).get("p99_ms", float("nan")))
+            stack.check_alive()
+            runs.append(
+                {
+                    "baseline": {k: round(v, 2) for k, v in base_run.items()},
+                    "closed_loop": {**describe(closed), "cpu": closed_cpu},
+                    "paced": {**describe(open_), "cpu": paced_cpu},
+                }
+            )
+            ctx.say(
+                f"fig 1 run {r + 1}: {throughput.runs[-1]:.0f} check-ins/s vs baseline "
+                f"{base_run['saves_per_second']:.0f} saves/s; "
+                f"paced p99 {latency.runs[-1]:.1f} ms"
+            )
     throughput.details = {
         "cpu_ms_per_check_in_by_process": [
             r["closed_loop"]["cpu"]["cpu_ms_per_unit"] for r in runs

@@ -20,16 +20,11 @@ from bench.common import (
     TrackingWatcher,
     fresh_database,
     percentile,
-    settings_for,
-    start_api,
-    start_projector,
     summary_ms,
     wait_until,
     watcher,
-    write_service_profile,
 )
-from bench.datasets import check_in_clients
-from bench.fig1_checkins import CheckInSender, Outcome, describe, paced
+from bench.fig1_checkins import check_in_stack, describe, paced
 
 POLL_SECONDS = 0.005
 
@@ -53,57 +48,34 @@ def run(ctx: Context) -> list[Figure]:
             "applied the write's position minus the moment its answer arrived (0 if earlier)."
         ),
     )
-    with fresh_database("lag") as url:
-        from runtime.bootstrap import build_runtime
-
-        runtime = build_runtime(settings_for(url))
-        try:
-            clients = check_in_clients(runtime, s.clients, s.krs_per_client)
-        finally:
-            runtime.close()
-        projector = start_projector(ctx, "fig4", url)
-        api, base = start_api(ctx, "fig4", url)
-        senders = [CheckInSender(base, c, ctx.seed + n) for n, c in enumerate(clients)]
-        roles = {"api (okr serve)": api.pid, "projection runner (okr project)": projector.pid}
-        runs: list[dict[str, Any]] = []
-        try:
-            for sender in senders:
-                for _ in range(3):
-                    sender.send(Outcome())
-            for r in range(ctx.repeat):
-                ctx.say(f"fig 4 run {r + 1}/{ctx.repeat}: paced {s.paced_rate:g} writes/s")
-                watch = watcher(url, POLL_SECONDS).start()
-                try:
-                    meter = CpuMeter(url, roles).start()
-                    outcome = paced(senders, s.paced_rate, s.lag_seconds)
-                    cpu = meter.stop(per=outcome.ok)
-                    last = max((p for p, _ in outcome.written), default=0)
-                    caught_up(watch, last)
-                finally:
-                    watch.stop()
-                lags = []
-                for position, answered in outcome.written:
-                    reached = watch.reached_at(position)
-                    assert reached is not None
-                    lags.append(max(0.0, reached - answered))
-                figure.runs.append(percentile(lags, 99) * 1000)
-                runs.append(
-                    {
-                        "lag": summary_ms(lags),
-                        "writes": describe(outcome),
-                        "watcher_polls": watch.polls,
-                        "cpu": cpu,
-                    }
-                )
-                api.check_alive()
-                projector.check_alive()
-                ctx.say(f"fig 4 run {r + 1}: lag p99 {figure.runs[-1]:.1f} ms")
-        finally:
-            for sender in senders:
-                sender.close()
-            api.stop()
-            projector.stop()
-            write_service_profile(ctx, api)
-            write_service_profile(ctx, projector)
+    runs: list[dict[str, Any]] = []
+    with fresh_database("lag") as url, check_in_stack(ctx, "fig4", url) as stack:
+        for r in range(ctx.repeat):
+            ctx.say(f"fig 4 run {r + 1}/{ctx.repeat}: paced {s.paced_rate:g} writes/s")
+            watch = watcher(url, POLL_SECONDS).start()
+            try:
+                meter = CpuMeter(url, stack.roles).start()
+                outcome = paced(stack.senders, s.paced_rate, s.lag_seconds)
+                cpu = meter.stop(per=outcome.ok)
+                last = max((p for p, _ in outcome.written), default=0)
+                caught_up(watch, last)
+            finally:
+                watch.stop()
+            lags = []
+            for position, answered in outcome.written:
+                reached = watch.reached_at(position)
+                assert reached is not None
+                lags.append(max(0.0, reached - answered))
+            figure.runs.append(percentile(lags, 99) * 1000)
+            runs.append(
+                {
+                    "lag": summary_ms(lags),
+                    "writes": describe(outcome),
+                    "watcher_polls": watch.polls,
+                    "cpu": cpu,
+                }
+            )
+            stack.check_alive()
+            ctx.say(f"fig 4 run {r + 1}: lag p99 {figure.runs[-1]:.1f} ms")
     figure.details = {"lag_by_run": [r["lag"] for r in runs], "runs": runs}
     return [figure.finish()]

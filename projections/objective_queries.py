@@ -18,7 +18,6 @@ from domain.progress import expected_progress
 from domain.review import ReviewKeyResult, ReviewObjective, drafting_review
 from domain.values import KeyResultStatus, Level, ProgressMode
 from domain.visibility import Viewer, may_see
-from projections.objective_document import with_pace
 from projections.store import Row, Tx, ViewStore
 
 STALE_AFTER = timedelta(days=14)
@@ -174,18 +173,8 @@ def get_objective(
     store: ViewStore, viewer: Viewer, objective_id: str, now: datetime
 ) -> dict[str, Any] | None:
     """The read shape; None when missing, in another organization, or not visible."""
-    with store.transaction(commit=False) as tx:
-        row = tx.fetchone(
-            f"{_ROW} WHERE o.id = :id AND o.organization_id = :org",
-            {"id": objective_id, "org": viewer.organization_id},
-        )
-        if row is None or not _visible(viewer, row):
-            return None
-        document = json.loads(row["doc"])
-        dates = _cycle_dates(tx, viewer.organization_id, document["cycle_id"])
-    if dates is None:
-        return {**document, "expected_progress": 0.0}
-    return with_pace(document, dates[0], dates[1], now)
+    found = objective_json(store, viewer, objective_id, now)
+    return None if found is None else dict(json.loads(found[0]))
 
 
 def cycle_tree(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -425,8 +425,3 @@ def _differs(before: Row, after: Row) -> bool:
         or bool(before["archived"]) != bool(after["archived"])
         or before["aligned_kr_id"] != after["aligned_kr_id"]
     )
-
-
-def iter_documents(rows: Iterable[Row]) -> Iterable[dict[str, Any]]:
-    for row in rows:
-        yield json.loads(row["doc"])
