@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate
 from commands.actor import Actor
 from commands.authorization import require_issue_feed
 from commands.base import CommandsBase
+from commands.existence import existing_ids
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import InvalidCommand
 from domain.issue import Issue, issue_id
@@ -124,8 +125,12 @@ class IssueCommands(CommandsBase):
             issues: dict[UUID, Issue] = {}
             objectives: dict[UUID, Objective] = {}
             phases: dict[UUID, bool] = {}
-            for report in reports:
-                outcomes.append(self._apply_one(actor, report, issues, objectives, phases, cache))
+            keys = [issue_id(actor.organization_id, r.tracker, r.issue_key) for r in reports]
+            absent = self._absent_issues(keys, cache)
+            for key, report in zip(keys, reports, strict=True):
+                outcomes.append(
+                    self._apply_one(actor, key, report, issues, objectives, phases, cache, absent)
+                )
             changed: list[Aggregate] = [
                 a for a in [*issues.values(), *objectives.values()] if a.pending_events
             ]
@@ -144,14 +149,19 @@ class IssueCommands(CommandsBase):
     def _apply_one(
         self,
         actor: Actor,
+        key: UUID,
         report: IssueReport,
         issues: dict[UUID, Issue],
         objectives: dict[UUID, Objective],
         phases: dict[UUID, bool],
         cache: IssueCache | None,
+        absent: set[UUID],
     ) -> IssueOutcome:
-        key = issue_id(actor.organization_id, report.tracker, report.issue_key)
-        issue = issues.get(key) or (cache and cache.get(key)) or self.find(actor, key, Issue)
+        issue = issues.get(key)
+        if issue is None and cache is not None:
+            issue = cache.get(key)
+        if issue is None and key not in absent:
+            issue = self.find(actor, key, Issue)
         if issue is None:
             issue = Issue(
                 organization_id=actor.organization_id,
@@ -198,6 +208,15 @@ class IssueCommands(CommandsBase):
             if moved and objective_id not in outcome.moved_objectives:
                 outcome.moved_objectives.append(objective_id)
         return outcome
+
+    def _absent_issues(self, keys: Sequence[UUID], cache: IssueCache | None) -> set[UUID]:
+        """The batch's issues known not to exist yet: created without a lookup each."""
+        unknown = set(keys)
+        if cache is not None:
+            unknown = {key for key in unknown if cache.get(key) is None}
+        if len(unknown) < 2:
+            return set()  # one lookup costs what the existence query costs
+        return unknown - existing_ids(self.recorder, unknown)
 
     def _issues_may_move(
         self, actor: Actor, objective: Objective, phases: dict[UUID, bool]

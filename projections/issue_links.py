@@ -35,54 +35,111 @@ class IssueLinksView(ReadModel):
         "CREATE INDEX IF NOT EXISTS okr_issue_links_kr ON okr_issue_links (key_result_id)",
     )
 
+    def __init__(self) -> None:
+        self._batch = _Batch()
+
+    def reset(self) -> None:
+        self._batch = _Batch()
+
     def apply(self, tx: Tx, event: Any, position: int) -> None:
+        """Fold the event into the batch's pending rows; ``flush`` writes each row once."""
         if not isinstance(event, Issue.Event):
             return
-        params: dict[str, Any] = {
-            "id": str(event.originator_id),
-            "version": event.originator_version,
-        }
+        self._batch.apply(event)
+
+    def flush(self, tx: Tx) -> None:
+        self._batch.flush(tx)
+        self._batch = _Batch()
+
+
+class _Batch:
+    """A batch's changes to ``okr_issues`` and ``okr_issue_links``, one statement each.
+
+    Every change is a plain assignment, so folding a batch's events first and
+    writing the result gives the same rows as one statement per event: a
+    registered issue is inserted (if absent) before the batch's updates, the
+    last report of an issue sets its status, a report without a title (url,
+    estimate) keeps the one before it, and the last link or unlink of a key
+    result decides whether the link row exists.
+    """
+
+    def __init__(self) -> None:
+        self.registered: dict[str, dict[str, Any]] = {}
+        self.updates: dict[str, dict[str, Any]] = {}
+        self.links: dict[tuple[str, str], str | None] = {}  # → objective id, None: unlinked
+
+    def apply(self, event: Any) -> None:
+        issue_id = str(event.originator_id)
+        update = self.updates.setdefault(
+            issue_id,
+            {
+                "id": issue_id,
+                "reported": False,
+                "status": None,
+                "raw": None,
+                "event_id": None,
+                "occurred_at": None,
+                "title": None,
+                "url": None,
+                "estimate": None,
+            },
+        )
+        update["version"] = event.originator_version
         if isinstance(event, Issue.Registered):
-            tx.execute(
-                "INSERT INTO okr_issues (id, organization_id, tracker, issue_key, version)"
-                " VALUES (:id, :org, :tracker, :key, :version) ON CONFLICT (id) DO NOTHING",
-                {
-                    **params,
-                    "org": event.organization_id,
-                    "tracker": event.tracker,
-                    "key": event.issue_key,
-                },
+            self.registered[issue_id] = {
+                "id": issue_id,
+                "org": event.organization_id,
+                "tracker": event.tracker,
+                "key": event.issue_key,
+                "version": event.originator_version,
+            }
+        elif isinstance(event, Issue.StatusReported) and event.applied:
+            update.update(
+                reported=True,
+                status=event.status,
+                raw=event.raw_status,
+                event_id=event.event_id,
+                occurred_at=event.occurred_at.isoformat(),
             )
-            return
-        if isinstance(event, Issue.StatusReported) and event.applied:
-            tx.execute(
-                "UPDATE okr_issues SET status = :status, raw_status = :raw,"
-                " title = COALESCE(:title, title), url = COALESCE(:url, url),"
-                " estimate = COALESCE(:estimate, estimate), last_event_id = :event_id,"
-                " occurred_at = :occurred_at WHERE id = :id",
-                {
-                    **params,
-                    "status": event.status,
-                    "raw": event.raw_status,
-                    "title": event.title,
-                    "url": event.url,
-                    "estimate": event.estimate,
-                    "event_id": event.event_id,
-                    "occurred_at": event.occurred_at.isoformat(),
-                },
-            )
+            for name in ("title", "url", "estimate"):
+                if getattr(event, name) is not None:
+                    update[name] = getattr(event, name)
         elif isinstance(event, Issue.Linked):
-            tx.execute(
-                "INSERT INTO okr_issue_links (issue_id, objective_id, key_result_id)"
-                " VALUES (:id, :objective, :kr) ON CONFLICT (issue_id, key_result_id) DO NOTHING",
-                {**params, "objective": str(event.objective_id), "kr": str(event.key_result_id)},
-            )
+            self.links[(issue_id, str(event.key_result_id))] = str(event.objective_id)
         elif isinstance(event, Issue.Unlinked):
-            tx.execute(
-                "DELETE FROM okr_issue_links WHERE issue_id = :id AND key_result_id = :kr",
-                {**params, "kr": str(event.key_result_id)},
-            )
-        tx.execute("UPDATE okr_issues SET version = :version WHERE id = :id", params)
+            self.links[(issue_id, str(event.key_result_id))] = None
+
+    def flush(self, tx: Tx) -> None:
+        tx.executemany(INSERT_ISSUE, list(self.registered.values()))
+        tx.executemany(UPDATE_ISSUE, list(self.updates.values()))
+        tx.executemany(
+            "DELETE FROM okr_issue_links WHERE issue_id = :id AND key_result_id = :kr",
+            [{"id": i, "kr": kr} for (i, kr), objective in self.links.items() if objective is None],
+        )
+        tx.executemany(
+            "INSERT INTO okr_issue_links (issue_id, objective_id, key_result_id)"
+            " VALUES (:id, :objective, :kr) ON CONFLICT (issue_id, key_result_id) DO NOTHING",
+            [
+                {"id": i, "kr": kr, "objective": objective}
+                for (i, kr), objective in self.links.items()
+                if objective is not None
+            ],
+        )
+
+
+INSERT_ISSUE = (
+    "INSERT INTO okr_issues (id, organization_id, tracker, issue_key, version)"
+    " VALUES (:id, :org, :tracker, :key, :version) ON CONFLICT (id) DO NOTHING"
+)
+UPDATE_ISSUE = (
+    "UPDATE okr_issues SET"
+    " status = CASE WHEN :reported THEN :status ELSE status END,"
+    " raw_status = CASE WHEN :reported THEN :raw ELSE raw_status END,"
+    " last_event_id = CASE WHEN :reported THEN :event_id ELSE last_event_id END,"
+    " occurred_at = CASE WHEN :reported THEN :occurred_at ELSE occurred_at END,"
+    " title = COALESCE(:title, title), url = COALESCE(:url, url),"
+    " estimate = COALESCE(:estimate, estimate), version = :version WHERE id = :id"
+)
 
 
 def get_issue(store: ViewStore, organization_id: str, tracker: str, issue_key: str) -> Row | None:

@@ -333,8 +333,8 @@ class _Batch:
             {
                 "position": position,
                 "ordinal": ordinal,
-                "objective": objective_id,
-                "kr": key_result_id,
+                "objective_id": objective_id,
+                "key_result_id": key_result_id,
                 "at": at,
                 "progress": progress,
                 "cause": json.dumps(dict(cause), separators=(",", ":")),
@@ -375,13 +375,13 @@ class _Batch:
             key_results.extend(
                 {
                     "id": kr["id"],
-                    "objective": objective_id,
-                    "org": objective.organization_id,
-                    "cycle": str(objective.cycle_id),
-                    "team": document["owner_team_id"],
+                    "objective_id": objective_id,
+                    "organization_id": objective.organization_id,
+                    "cycle_id": str(objective.cycle_id),
+                    "owner_team_id": document["owner_team_id"],
                     "mode": kr["mode"],
                     "progress": kr["progress"],
-                    "last": kr["last_check_in_at"],
+                    "last_check_in_at": kr["last_check_in_at"],
                 }
                 for kr in document["key_results"]
             )
@@ -390,8 +390,8 @@ class _Batch:
             "DELETE FROM okr_key_results WHERE objective_id = :id",
             [{"id": objective_id} for objective_id in sorted(self.dirty)],
         )
-        tx.executemany(INSERT_KEY_RESULT, key_results)
-        tx.executemany(INSERT_POINT, self.points)
+        tx.insert_rows("okr_key_results", KEY_RESULT_COLUMNS, key_results)
+        tx.insert_rows("okr_progress_points", POINT_COLUMNS, self.points)
 
 
 UPSERT_OBJECTIVE = (
@@ -407,14 +407,24 @@ UPSERT_OBJECTIVE = (
     " achievement_rate = excluded.achievement_rate, version = excluded.version,"
     " doc = excluded.doc, updated_at = excluded.updated_at"
 )
-INSERT_KEY_RESULT = (
-    "INSERT INTO okr_key_results (id, objective_id, organization_id, cycle_id,"
-    " owner_team_id, mode, progress, last_check_in_at) VALUES (:id, :objective,"
-    " :org, :cycle, :team, :mode, :progress, :last)"
+KEY_RESULT_COLUMNS = (
+    "id",
+    "objective_id",
+    "organization_id",
+    "cycle_id",
+    "owner_team_id",
+    "mode",
+    "progress",
+    "last_check_in_at",
 )
-INSERT_POINT = (
-    "INSERT INTO okr_progress_points (position, ordinal, objective_id, key_result_id, at,"
-    " progress, cause) VALUES (:position, :ordinal, :objective, :kr, :at, :progress, :cause)"
+POINT_COLUMNS = (
+    "position",
+    "ordinal",
+    "objective_id",
+    "key_result_id",
+    "at",
+    "progress",
+    "cause",
 )
 
 

@@ -44,6 +44,14 @@ class Tx(ABC):
         rows = self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        """Plain INSERT of many rows (``columns`` name both the table's columns and the
+        rows' keys); PostgreSQL uses COPY, several times faster for large batches."""
+        if rows:
+            names = ", ".join(columns)
+            marks = ", ".join(f":{c}" for c in columns)
+            self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
     @abstractmethod
     def track(self, tracking: Tracking) -> None: ...
 
@@ -104,6 +112,12 @@ class _PostgresTx(Tx):
     def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
         self._cursor.execute(to_psycopg(sql), dict(params or {}))
         return [dict(r) for r in self._cursor.fetchall()]
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        if rows:
+            with self._cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
 
     def track(self, tracking: Tracking) -> None:
         self._recorder._insert_tracking(self._cursor, tracking)

@@ -17,6 +17,8 @@ from uuid import UUID
 import pytest
 
 from commands.application import OkrApplication
+from commands.existence import existing_ids
+from commands.issues import IssueCache
 from domain.errors import PhaseRuleViolation, VersionMismatch
 from domain.issue import issue_id
 from domain.values import Phase
@@ -373,3 +375,44 @@ def test_issue_snapshots_keep_idempotency_and_links_on_every_store(
         o = World(reader).obj(obj)
         assert o.key_result(kr).issues["github:a#1"]["status"] == "done"
         assert o.progress() == pytest.approx(2 / 3)
+
+
+def test_existing_ids_answers_for_many_aggregates_at_once_on_every_store(
+    store: tuple[str, Opener],
+) -> None:
+    _, open_app = store
+    app = open_app()
+    w = World(app)
+    cycle = w.cycle(Phase.DRAFTING)
+    obj = w.objective(cycle)
+    stored = {cycle, obj}
+    missing = {issue_id("acme", "github", f"none#{i}") for i in range(700)}
+    assert existing_ids(app.recorder, stored | missing) == stored
+    assert existing_ids(app.recorder, missing) == set()
+    assert existing_ids(app.recorder, set()) == set()
+
+
+def test_a_batch_of_new_and_existing_issues_keeps_every_link_on_every_store(
+    store: tuple[str, Opener],
+) -> None:
+    """New issues skip the lookup; an issue that exists (a link) must still be loaded."""
+    _, open_app = store
+    app = open_app()
+    w = World(app)
+    cycle = w.cycle(Phase.DRAFTING)
+    obj = w.objective(cycle)
+    kr = w.kr(obj, "issues")
+    app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#1")
+    app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#2")
+    w.advance(cycle, Phase.TRACKING)
+    cache = IssueCache()
+    batch = [report(f"new-{i}", "in_progress", issue_key=f"n#{i}") for i in range(5)]
+    batch += [report("ev-1", "done", issue_key="a#1"), report("ev-2", "done", issue_key="a#2")]
+    outcomes = app.apply_issue_reports(ADMIN, batch, cache)
+    assert [o.applied for o in outcomes] == [True] * 7
+    assert outcomes[-1].moved_objectives == [obj]
+    assert World(app).obj(obj).progress() == pytest.approx(1.0)
+    again = app.apply_issue_reports(ADMIN, batch, IssueCache())
+    assert all(o.duplicate for o in again)
+    new = World(app).get(issue_id("acme", "github", "n#3"))
+    assert (new.version, str(new.status)) == (2, "in_progress")
