@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,8 +47,27 @@ def hash_token(token: str) -> str:
 
 
 class TokenStore:
-    def __init__(self, store: ViewStore) -> None:
+    """Tokens in the read-model database.
+
+    ``cache_seconds``: how long a process trusts a token it has already found
+    valid, instead of querying on every request (a revocation from another
+    process, e.g. ``okr token revoke``, is therefore obeyed within that time;
+    one in this process at once). 0 checks every request.
+    """
+
+    MAX_CACHED = 10_000
+
+    def __init__(
+        self,
+        store: ViewStore,
+        cache_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
+        self.cache_seconds = cache_seconds
+        self._clock = clock
+        self._valid: dict[str, tuple[Actor, float]] = {}
+        self._lock = threading.Lock()
         with store.transaction() as tx:
             for statement in DDL:
                 tx.execute(statement)
@@ -72,16 +94,32 @@ class TokenStore:
             )
         return token_id, token
 
+    def cached(self, token: str) -> Actor | None:
+        """The actor of a token checked less than ``cache_seconds`` ago, else None."""
+        found = self._valid.get(hash_token(token))
+        return found[0] if found is not None and found[1] > self._clock() else None
+
     def authenticate(self, token: str) -> Actor | None:
+        token_hash = hash_token(token)
+        now = self._clock()
+        cached = self._valid.get(token_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         with self.store.transaction(commit=False) as tx:
             row = tx.fetchone(
                 "SELECT organization_id, user_id, role FROM okr_api_tokens"
                 " WHERE token_hash = :hash AND revoked_at IS NULL",
-                {"hash": hash_token(token)},
+                {"hash": token_hash},
             )
         if row is None:
             return None
-        return Actor(row["organization_id"], row["user_id"], TokenRole(row["role"]))
+        actor = Actor(row["organization_id"], row["user_id"], TokenRole(row["role"]))
+        if self.cache_seconds > 0:
+            with self._lock:
+                if len(self._valid) >= self.MAX_CACHED:
+                    self._valid.clear()
+                self._valid[token_hash] = (actor, now + self.cache_seconds)
+        return actor
 
     def revoke(self, token_id: str) -> bool:
         with self.store.transaction() as tx:
@@ -95,6 +133,8 @@ class TokenStore:
                 "UPDATE okr_api_tokens SET revoked_at = :at WHERE token_id = :id",
                 {"id": token_id, "at": datetime.now(UTC).isoformat()},
             )
+        with self._lock:
+            self._valid.clear()
         return True
 
     def list(self, organization_id: str | None = None) -> list[TokenInfo]:

@@ -8,7 +8,7 @@ reaches here: loading answers ``NotFound`` already.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
 from commands.actor import Actor
 from domain.errors import NotFound, PermissionDenied
@@ -50,7 +50,7 @@ def may_see(actor: Actor, objective: Objective, managers: Collection[str]) -> bo
         organization_id=actor.organization_id,
         user_id=actor.user_id,
         is_admin=actor.is_admin,
-        managed_team_ids=frozenset({team}) if team and actor.user_id in managers else frozenset(),
+        managed_team_ids=_TeamIfManaged(team, actor.user_id, managers),
     )
     return domain_may_see(
         viewer,
@@ -59,6 +59,33 @@ def may_see(actor: Actor, objective: Objective, managers: Collection[str]) -> bo
         owner_team_id=team,
         contributors=objective.contributors(),
     )
+
+
+class _TeamIfManaged(Collection[str]):
+    """The owner team, as the one team the actor manages, if they manage it.
+
+    Asks ``managers`` (maybe a lazily loaded team) only when the visibility
+    rule gets that far: public objectives, admins and owners never need it.
+    """
+
+    def __init__(self, team: str | None, user_id: str, managers: Collection[str]) -> None:
+        self._team, self._user_id, self._managers = team, user_id, managers
+
+    def __contains__(self, team: object) -> bool:
+        return team is not None and team == self._team and self._user_id in self._managers
+
+    def _teams(self) -> frozenset[str]:
+        return (
+            frozenset({self._team})
+            if self._team is not None and self._team in self
+            else frozenset()
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._teams())
+
+    def __len__(self) -> int:
+        return len(self._teams())
 
 
 def require_visible(actor: Actor, objective: Objective, managers: Collection[str]) -> None:
@@ -81,10 +108,11 @@ def require_key_result_worker(
     """Check-ins and issue links: editors, the KR's assignee and participants."""
     require_visible(actor, objective, managers)
     require_person(actor)
-    if is_editor(actor, objective, managers):
-        return
+    # The KR's own people first: their right needs no look at the team's managers.
     kr = objective.key_result(key_result_id)
     if actor.user_id == kr.assignee_id or actor.user_id in kr.participant_ids:
+        return
+    if is_editor(actor, objective, managers):
         return
     raise PermissionDenied(
         "only editors, the key result's assignee or its participants may do this"

@@ -9,7 +9,7 @@ the aggregate's own rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from commands.authorization import (
     require_visible,
 )
 from commands.base import Written
-from commands.teams import TeamCommands
+from commands.teams import LazyManagers, TeamCommands
 from domain.alignment import ensure_no_cycle
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import Conflict, InvalidCommand, NotFound
@@ -33,7 +33,7 @@ from domain.team import Team
 from domain.values import Level
 
 
-def require_note_author(actor: Actor, objective: Objective, managers: frozenset[str]) -> None:
+def require_note_author(actor: Actor, objective: Objective, managers: Collection[str]) -> None:
     """Anyone who may see the objective may write a note on it (but not an integration)."""
     require_visible(actor, objective, managers)
     require_person(actor)
@@ -82,15 +82,15 @@ class ObjectiveCommands(TeamCommands):
         actor: Actor,
         objective_id: UUID,
         action: PhaseAction,
-        command: Callable[[Objective, frozenset[str]], object],
+        command: Callable[[Objective, Collection[str]], object],
         expected_version: int | None,
-        may: Callable[[Actor, Objective, frozenset[str]], None] = require_editor,
+        may: Callable[[Actor, Objective, Collection[str]], None] = require_editor,
     ) -> Written:
-        managers: frozenset[str] = frozenset()
+        managers: Collection[str] = frozenset()
 
         def authorize(objective: Objective) -> None:
-            nonlocal managers  # loaded once per attempt, used by both steps
-            managers = self.team_managers(actor, objective.owner_team_id)
+            nonlocal managers  # loaded at most once per attempt, used by both steps
+            managers = LazyManagers(lambda: self.team_managers(actor, objective.owner_team_id))
             may(actor, objective, managers)
 
         def checked(objective: Objective) -> object:
@@ -173,7 +173,7 @@ class ObjectiveCommands(TeamCommands):
         to_key_result_id: UUID | None = None,
         expected_version: int | None = None,
     ) -> Written:
-        def command(objective: Objective, _: frozenset[str]) -> None:
+        def command(objective: Objective, _: Collection[str]) -> None:
             parent_id = self._resolve_parent(
                 actor, objective.cycle_id, to_objective_id, to_key_result_id
             )
@@ -315,7 +315,7 @@ class ObjectiveCommands(TeamCommands):
         note: str | None = None,
         expected_version: int | None = None,
     ) -> Written:
-        def may(actor: Actor, objective: Objective, managers: frozenset[str]) -> None:
+        def may(actor: Actor, objective: Objective, managers: Collection[str]) -> None:
             require_key_result_worker(actor, objective, str(key_result_id), managers)
 
         return self._edit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterator
 from uuid import UUID
 
 from commands.actor import Actor
@@ -9,6 +10,32 @@ from commands.authorization import require_admin, require_person
 from commands.base import CommandsBase, Written
 from domain.errors import PermissionDenied
 from domain.team import Team
+
+
+class LazyManagers(Collection[str]):
+    """A team's managers, loaded only when a rule asks about them.
+
+    Most check-ins come from the key result's assignee on a public objective,
+    whose right depends on neither; not loading the team saves a store query.
+    """
+
+    def __init__(self, load: Callable[[], frozenset[str]]) -> None:
+        self._load = load
+        self._managers: frozenset[str] | None = None
+
+    def _get(self) -> frozenset[str]:
+        if self._managers is None:
+            self._managers = self._load()
+        return self._managers
+
+    def __contains__(self, user_id: object) -> bool:
+        return user_id in self._get()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 class TeamCommands(CommandsBase):

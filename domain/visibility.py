@@ -18,7 +18,7 @@ class Viewer:
     organization_id: str
     user_id: str
     is_admin: bool
-    managed_team_ids: frozenset[str] = frozenset()
+    managed_team_ids: Collection[str] = frozenset()
 
 
 def may_see(

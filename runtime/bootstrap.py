@@ -65,11 +65,11 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or Settings()
     app = OkrApplication(env=settings.eventsourcing_env())
     store = open_view_store(views_env(settings))
-    follower = Follower(app, store, read_models())
+    follower = Follower(app, store, read_models(), batch_window=settings.projection_batch_window)
     return Runtime(
         settings=settings,
         app=app,
         store=store,
-        tokens=TokenStore(store),
+        tokens=TokenStore(store, settings.token_cache_seconds),
         follower=follower,
     )

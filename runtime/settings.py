@@ -29,11 +29,25 @@ class Settings(BaseSettings):
     port: int = 8000
     min_position_timeout: float = Field(default=5.0, le=5.0, ge=0.0)
     projection_poll_interval: float = 1.0
+    projection_batch_window: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="seconds the projector waits after being woken, so that a busy log "
+        "is projected in fewer, larger batches; adds at most this much to projection lag",
+    )
     snapshot_interval: int = Field(default=100, ge=0, description="0 disables snapshots")
     aggregate_cache_size: int = Field(
         default=5000, ge=0, description="aggregates kept in memory by the write side; 0: none"
     )
     postgres_pool_size: int = 5
+    token_cache_seconds: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=60.0,
+        description="how long the API trusts a token it has checked; a token revoked by "
+        "another process stops working within this time; 0 checks every request",
+    )
     webhook_secret_github: str | None = None
     webhook_secret_gitlab: str | None = None
     webhook_secret_jira: str | None = None

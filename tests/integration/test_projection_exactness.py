@@ -145,3 +145,20 @@ def test_an_archived_parent_follows_its_childrens_progress(backend: Settings) ->
         assert (after_check_in, aligned_kr()) == (0.5, 0.5)
     finally:
         runtime.close()
+
+
+def test_a_reader_waiting_for_its_write_skips_the_batch_window(backend: Settings) -> None:
+    """The window makes the follower wait after a wake; a read-your-writes wait must not."""
+    window = 3.0
+    runtime = build_runtime(backend.model_copy(update={"projection_batch_window": window}))
+    app, admin = runtime.app, Actor("acme", "ada", TokenRole.ADMIN)
+    try:
+        runtime.app.saved_listeners.append(runtime.follower.wake.set)
+        runtime.follower.start(poll_interval=60.0)
+        first = app.form_team(admin, name="HQ", parent_id=None).position
+        assert runtime.follower.wait_for(first, timeout=window / 2)
+        # Now the follower sits in its window after the next wake; the reader cuts it short.
+        second = app.form_team(admin, name="Ops", parent_id=None).position
+        assert runtime.follower.wait_for(second, timeout=window / 2)
+    finally:
+        runtime.close()

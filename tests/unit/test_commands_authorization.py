@@ -364,3 +364,35 @@ def test_aligning_to_an_invisible_private_objective_is_not_found(via: str) -> No
                 aligned_to_key_result_id=ctx.kr,
             )
     assert ctx.w.position() == before
+
+
+@pytest.mark.parametrize(
+    ("caller", "visibility", "loads_team"),
+    [
+        ("assignee", "public", False),
+        ("participant", "public", False),
+        ("admin", "private", False),
+        ("assignee", "private", True),  # may they see it? a manager could: the team is asked
+        ("manager", "public", True),
+        ("member", "public", True),
+    ],
+)
+def test_a_check_in_loads_the_owner_team_only_when_a_rule_needs_it(
+    caller: str, visibility: str, loads_team: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The KR's own people on a public objective need no look at the team's managers."""
+    ctx = build(caller, visibility, Phase.TRACKING)
+    app = ctx.w.app
+    asked: list[UUID | None] = []
+    real = app.team_managers
+
+    def counting(actor: Actor, team_id: UUID | None) -> frozenset[str]:
+        asked.append(team_id)
+        return real(actor, team_id)
+
+    monkeypatch.setattr(app, "team_managers", counting)
+    try:
+        app.check_in(CALLERS[caller], ctx.obj, ctx.kr, status="on_track", percent=10)
+    except PermissionDenied:
+        assert caller == "member"
+    assert bool(asked) is loads_team
