@@ -162,12 +162,16 @@ class ObjectivesView(ReadModel):
         if hasattr(event, "actor"):
             cause["actor"] = event.actor
         at = event.timestamp.isoformat()
-        after = self._write(tx, objective, before, cause, position, at)
+        touched = str(event.key_result_id) if type(event).__name__ in ONE_KR_EVENTS else None
+        after = self._write(tx, objective, before, cause, position, at, touched)
         # A move of this objective moves the aligned KRs it hangs from, and up.
         if before is None or _differs(before, after):
             parents = {before["aligned_kr_id"] if before else None, after["aligned_kr_id"]}
-            for kr_id in sorted(p for p in parents if p is not None):
-                self._roll_up(tx, kr_id, objective_id, position, at, set())
+            kr_ids = sorted(p for p in parents if p is not None)
+            for kr_id in kr_ids:
+                # Moved between two KRs (maybe of one parent): recompute each parent
+                # whole, so it records one step, never a half-moved one.
+                self._roll_up(tx, kr_id, objective_id, position, at, set(), len(kr_ids) == 1)
 
     def flush(self, tx: Tx) -> None:
         self._batch.flush(tx, self._aligned_values)
@@ -181,9 +185,16 @@ class ObjectivesView(ReadModel):
         cause: Mapping[str, Any],
         position: int,
         at: str,
+        touched: str | None = None,
     ) -> Row:
-        """Recompute the objective's numbers, record what moved, keep the row in the batch."""
-        kr_progress = objective.key_result_progress(self._aligned_values(tx, objective))
+        """Recompute the objective's numbers, record what moved, keep the row in the batch.
+
+        ``touched``: the one KR the event changed; the others keep their
+        progress from the row before (half the events are of this kind).
+        """
+        kr_progress = self._only_touched(tx, objective, before, touched)
+        if kr_progress is None:
+            kr_progress = objective.key_result_progress(self._aligned_values(tx, objective))
         progress = objective.progress_of(kr_progress)
         old_krs = before["kr_progress"] if before else {}
         objective_id = str(objective.id)
@@ -205,6 +216,31 @@ class ObjectivesView(ReadModel):
         self._batch.keep(objective, after)
         return after
 
+    def _only_touched(
+        self, tx: Tx, objective: Objective, before: Row | None, touched: str | None
+    ) -> dict[str, float] | None:
+        """Every live KR's progress with only ``touched`` recomputed; None: compute them all."""
+        if touched is None or before is None:
+            return None
+        kr = objective.key_results.get(touched)
+        if kr is None or kr.archived:
+            return None
+        old: Mapping[str, float] = before["kr_progress"]
+        progress: dict[str, float] = {}
+        for live in objective.active_key_results():
+            if live.id == touched:
+                aligned = (
+                    aligned_progress(self._batch.children_progress(tx, kr.id))
+                    if kr.mode == ProgressMode.ALIGNED
+                    else None
+                )
+                progress[live.id] = kr.progress(aligned)
+            elif live.id in old:
+                progress[live.id] = old[live.id]
+            else:
+                return None
+        return progress
+
     def _aligned_values(self, tx: Tx, objective: Objective) -> dict[str, float]:
         """Each ``aligned`` KR: mean progress of the live objectives aligned to it."""
         return {
@@ -214,9 +250,19 @@ class ObjectivesView(ReadModel):
         }
 
     def _roll_up(
-        self, tx: Tx, kr_id: str, child_id: str, position: int, at: str, seen: set[str]
+        self,
+        tx: Tx,
+        kr_id: str,
+        child_id: str,
+        position: int,
+        at: str,
+        seen: set[str],
+        only_kr: bool = True,
     ) -> None:
-        """A child's progress moved: recompute the objective owning ``kr_id``, then up."""
+        """A child's progress moved: recompute the objective owning ``kr_id``, then up.
+
+        ``only_kr``: ``kr_id`` is the parent's only KR that moved (else all are
+        recomputed)."""
         parent_id = self._batch.owner_of(tx, kr_id)
         if parent_id is None or parent_id in seen:
             return
@@ -226,7 +272,7 @@ class ObjectivesView(ReadModel):
             return
         parent = self._aggregate(UUID(parent_id), before["version"])
         cause = {"type": "child_progress", "child_objective_id": child_id}
-        after = self._write(tx, parent, before, cause, position, at)
+        after = self._write(tx, parent, before, cause, position, at, kr_id if only_kr else None)
         if after["progress"] != before["progress"] and after["aligned_kr_id"] is not None:
             self._roll_up(tx, after["aligned_kr_id"], parent_id, position, at, seen)
 
@@ -426,6 +472,11 @@ POINT_COLUMNS = (
     "progress",
     "cause",
 )
+
+
+ONE_KR_EVENTS = frozenset({"CheckedIn", "IssueStatusChanged"})
+"""Events that change one KR's own state and nothing another KR's progress depends on
+(a child's move, in ``_roll_up``, is the third such change: of one aligned KR)."""
 
 
 def _differs(before: Row, after: Row) -> bool:

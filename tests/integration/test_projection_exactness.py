@@ -22,10 +22,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import defaultdict
 from datetime import date
 
 from commands.actor import Actor
-from domain.values import TokenRole
+from domain.values import ProgressMode, TokenRole
+from projections.objectives import OBJECTIVE
 from projections.rebuild import rebuild
 from runtime.bootstrap import build_runtime, read_models
 from runtime.settings import Settings
@@ -90,6 +92,48 @@ def test_read_models_equal_their_rebuild_and_the_aggregates(backend: Settings) -
             + f"\n{history.summary()}"
         )
         assert not any(problems.values()), report(problems)
+    finally:
+        runtime.close()
+
+
+def test_every_progress_point_replays_the_objective_at_that_event(backend: Settings) -> None:
+    """The history auditors read: each point is what the aggregate said right then.
+
+    For every objective without aligned KRs (their values come from other
+    aggregates), each of its events is replayed (``repository.get(version=)``):
+    the KRs and the objective whose progress moved at that event must have a
+    point at its position with the replayed value, and nothing else may.
+    """
+    runtime = build_runtime(backend)
+    runtime.start_following()
+    app = runtime.app
+    try:
+        history = generate_history(app, SEED + 1, 5000)
+        assert runtime.follower.wait_for(history.events, timeout=120)
+        points: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+        for (position, _), row in snapshot(runtime.store)["okr_progress_points"].items():
+            points[(row["objective_id"], position)][row["key_result_id"]] = row["progress"]
+        ids = {str(i) for i in history.objective_ids()}
+        previous: dict[str, dict[str, float]] = {}
+        checked = 0
+        for notification in app.recorder.select_notifications(start=1, limit=10**7):
+            objective_id = str(notification.originator_id)
+            if objective_id not in ids:
+                continue
+            version = notification.originator_version
+            replayed = app.repository.get(notification.originator_id, version=version)
+            if any(kr.mode == ProgressMode.ALIGNED for kr in replayed.key_results.values()):
+                ids.discard(objective_id)
+                continue
+            now = replayed.key_result_progress()
+            now[OBJECTIVE] = replayed.progress_of(now)
+            before = previous.get(objective_id, {})
+            moved = {kr: value for kr, value in now.items() if before.get(kr) != value}
+            found = points.get((objective_id, notification.id), {})
+            assert found == moved, (objective_id, version, notification.topic)
+            previous[objective_id] = now
+            checked += 1
+        assert checked > 1000, f"only {checked} events of objectives without aligned KRs"
     finally:
         runtime.close()
 
