@@ -19,14 +19,19 @@ from api.routers import (
     teams,
     webhooks,
 )
-from runtime.bootstrap import Runtime
+from runtime.bootstrap import Runtime, build_runtime
+from runtime.settings import Settings
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
+    """``owns_runtime``: close the runtime when the server stops (a worker process's)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         webhooks.close_webhook_publisher(app)
+        if owns_runtime:
+            runtime.close()
 
     app = FastAPI(
         title="OKR service",
@@ -40,3 +45,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
     app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
     return app
+
+
+def worker_app() -> FastAPI:
+    """One of ``okr serve --workers N``'s processes: its own runtime, from the environment.
+
+    Only on PostgreSQL, where the projections run in ``okr project`` and every
+    write-side cache is fast-forwarded from the store, so processes need not
+    know about each other.
+    """
+    return create_app(build_runtime(Settings()), owns_runtime=True)

@@ -19,6 +19,24 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = Settings()
+    workers = args.workers or settings.workers
+    if workers > 1:
+        if settings.embedded:
+            print(
+                "okr serve: --workers above 1 needs PostgreSQL (OKR_DATABASE_URL); the"
+                " embedded mode runs its projections inside its one process",
+                file=sys.stderr,
+            )
+            return 2
+        uvicorn.run(
+            "api.app:worker_app",
+            factory=True,
+            workers=workers,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            log_level="info",
+        )
+        return 0
     runtime = build_runtime(settings)
     consumer = None
     if settings.embedded:
@@ -184,6 +202,11 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", help="address to bind (default OKR_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default OKR_PORT or 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="API processes (default OKR_WORKERS or 1; above 1 only with PostgreSQL)",
+    )
     serve.set_defaults(run=_serve)
 
     consume = commands.add_parser(

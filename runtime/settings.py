@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     kafka_group: str = "okr-consumer"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes of `okr serve` (above 1 only with PostgreSQL)",
+    )
     min_position_timeout: float = Field(default=5.0, le=5.0, ge=0.0)
     projection_poll_interval: float = 1.0
     projection_batch_window: float = Field(
