@@ -69,10 +69,9 @@ def save_loop(url: str, seconds: float) -> dict[str, float]:
     """Saves per second of the bare library on the same PostgreSQL."""
     # The same PostgreSQL settings as the service, and nothing of the service's own.
     env = {
-        k: v
-        for k, v in settings_for(url).eventsourcing_env().items()
-        if k.startswith("POSTGRES_") or k == "PERSISTENCE_MODULE"
+        k: v for k, v in settings_for(url).eventsourcing_env().items() if k.startswith("POSTGRES_")
     }
+    env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"  # the library's own recorder
     app = BaselineApplication(env=env)
     try:
         tally = Tally()

@@ -18,10 +18,13 @@ LIBRARIES = (
     "fastapi",
     "starlette",
     "uvicorn",
+    "httptools",
+    "uvloop",
     "pydantic",
     "psycopg",
     "psycopg-pool",
     "kafka-python",
+    "crc32c",
     "httpx",
 )
 
@@ -198,6 +201,7 @@ def _markdown(results: dict[str, Any], figures: list[Figure], ctx: Context) -> s
         "- `bench/run.py` — options (`--smoke`, `--repeat`, `--output-dir`, `--only`, `--profile`)",
         "- `bench/fig*_*.py` — one module per figure; `bench/datasets.py` — the data sets",
         "- `bench/results.json` — these numbers, with every run and more detail per figure",
+        "- `docs/performance.md` — what limits the targets not met, profiles, what was tried",
         "",
     ]
     return "\n".join(out)

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingRecorder
-from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 Row = dict[str, Any]
@@ -146,7 +146,7 @@ def to_psycopg(sql: str) -> str:
 def open_view_store(env: Mapping[str, str]) -> ViewStore:
     """Build the store from the same ``eventsourcing`` environment as the event store."""
     factory = InfrastructureFactory[ViewStore].construct(env=dict(env))
-    module = env.get("PERSISTENCE_MODULE", "")
-    cls: type[ViewStore] = PostgresViewStore if "postgres" in module else SQLiteViewStore
+    postgres = isinstance(factory, PostgresFactory)
+    cls: type[ViewStore] = PostgresViewStore if postgres else SQLiteViewStore
     store = factory.tracking_recorder(cls)
     return store

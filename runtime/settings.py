@@ -85,7 +85,8 @@ class Settings(BaseSettings):
             raise ValueError("OKR_DATABASE_URL must be a postgresql:// URL")
         return {
             **common,
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            # The library's PostgreSQL store with a faster insert (runtime/postgres_events.py).
+            "PERSISTENCE_MODULE": "runtime.postgres_events:OkrPostgresFactory",
             "POSTGRES_DBNAME": url.path.lstrip("/") or "okr",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),
