@@ -573,14 +573,21 @@ class Service:
         self._log.close()
 
 
-def start_api(ctx: Context, benchmark: str, url: str) -> tuple[Service, str]:
-    """``okr serve`` on a free port over ``url``; returns it and its base URL once healthy."""
+def start_api(ctx: Context, benchmark: str, url: str, workers: int = 1) -> tuple[Service, str]:
+    """``okr serve`` on a free port over ``url``; returns it and its base URL once healthy.
+
+    With ``workers`` above 1 the process is uvicorn's supervisor (the work is
+    in its children): its role is then not "api", so figure 7 leaves it out.
+    """
     import httpx
 
     port = free_port()
-    api = Service(
-        ctx, benchmark, "api", ["runtime.cli", "serve", "--port", str(port)], service_env(url)
-    )
+    command = ["runtime.cli", "serve", "--port", str(port)]
+    role = "api"
+    if workers > 1:
+        command += ["--workers", str(workers)]
+        role = f"api with {workers} workers"
+    api = Service(ctx, benchmark, role, command, service_env(url))
     base = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:

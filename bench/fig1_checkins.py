@@ -277,6 +277,32 @@ def check_in_stack(ctx: Context, tag: str, url: str) -> Iterator[CheckInStack]:
         write_service_profile(ctx, projector)
 
 
+def with_api_workers(ctx: Context, url: str, stack: CheckInStack, workers: int) -> list[float]:
+    """The same closed loop against ``okr serve --workers N`` (same database and projector):
+    how far one API process's interpreter lock limits the figure. Not the figure itself,
+    which is measured with the default single process."""
+    api, base = start_api(ctx, f"fig1-{workers}-workers", url, workers=workers)
+    senders = [
+        CheckInSender(base, sender.client, ctx.seed + 100 + n)
+        for n, sender in enumerate(stack.senders)
+    ]
+    results: list[float] = []
+    try:
+        for sender in senders:
+            for _ in range(3):
+                sender.send(Outcome())
+        for r in range(ctx.repeat):
+            ctx.say(f"fig 1 with {workers} API workers, run {r + 1}/{ctx.repeat}")
+            closed = closed_loop(senders, ctx.sizes.throughput_seconds)
+            results.append(round(closed.ok / closed.seconds, 1))
+            api.check_alive()
+    finally:
+        for sender in senders:
+            sender.close()
+        api.stop()
+    return results
+
+
 def run(ctx: Context) -> list[Figure]:
     s = ctx.sizes
     throughput = Figure(
@@ -333,7 +359,9 @@ def run(ctx: Context) -> list[Figure]:
                 f"{base_run['saves_per_second']:.0f} saves/s; "
                 f"paced p99 {latency.runs[-1]:.1f} ms"
             )
+        two_workers = with_api_workers(ctx, url, stack, workers=2)
     throughput.details = {
+        "with_okr_serve_workers_2_check_ins_per_second": two_workers,
         "cpu_ms_per_check_in_by_process": [
             r["closed_loop"]["cpu"]["cpu_ms_per_unit"] for r in runs
         ],
