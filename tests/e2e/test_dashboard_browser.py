@@ -15,11 +15,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.e2e.servers import free_port, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -68,27 +68,6 @@ def _okr(data_dir: Path, *args: str) -> str:
     return done.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"okr serve exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"okr serve did not answer /v1/health within 60 s:\n{log.read_text()}")
-
-
 def _walk(objectives: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for objective in objectives:
         yield objective
@@ -115,7 +94,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             data_dir, "token", "create", "--org", org, "--user", user, "--role", role
         ).strip()
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = data_dir / "serve.log"
     with log.open("wb") as out:
@@ -127,7 +106,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for_health(url, server, log)
+        wait_for_health(url, server, log.read_text)
         served = Served(url, data_dir, tokens, {"current": current.group(1)})
         with served.client("admin") as api:
             # The server's projections follow the demo's events on start: wait for them.

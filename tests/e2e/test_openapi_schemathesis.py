@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +26,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.e2e.servers import free_port, wait_for_health
+
 EXAMPLES = int(os.environ.get("OKR_SCHEMATHESIS_EXAMPLES", "25"))
 CHECKS = [
     not_a_server_error,
@@ -36,12 +35,6 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _okr(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,7 +56,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     demo = _okr(data_dir, "demo").stdout
     token = re.search(r"(okr_[A-Za-z0-9_-]+)", demo)
     assert token, demo
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_")}
     env["OKR_DATA_DIR"] = str(data_dir)
     server = subprocess.Popen(
@@ -74,16 +67,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "okr serve did not come up"
-            assert server.poll() is None, "okr serve exited"
-            time.sleep(0.2)
+        wait_for_health(base, server)
         yield base, token.group(1)
     finally:
         server.terminate()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +12,7 @@ import pytest
 
 from runtime.bootstrap import build_runtime
 from runtime.settings import Settings
+from tests.e2e.servers import free_port, wait_for_health
 
 pytestmark = pytest.mark.postgres
 
@@ -22,12 +21,6 @@ def _env(**okr: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_")}
     env.update(okr)
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_embedded_mode_refuses_more_than_one_worker(tmp_path: Path) -> None:
@@ -49,7 +42,7 @@ def test_two_workers_share_one_store(pg_url: str, tmp_path: Path) -> None:
         _, admin = runtime.tokens.create("acme", "ada", "admin")
     finally:
         runtime.close()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "runtime.cli", "serve", "--workers", "2", "--port", str(port)],
         env=_env(OKR_DATABASE_URL=pg_url, OKR_TOKEN_CACHE_SECONDS="0"),
@@ -59,16 +52,7 @@ def test_two_workers_share_one_store(pg_url: str, tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {admin}"}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, "okr serve exited"
-            assert time.monotonic() < deadline, "okr serve did not come up"
-            time.sleep(0.2)
+        wait_for_health(base, server)
         team = httpx.post(f"{base}/v1/teams", json={"name": "HQ"}, headers=headers).json()
         versions = []
         for i in range(40):  # a fresh connection each: the kernel spreads them over both
