@@ -23,9 +23,6 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-FACTORY_TOPIC = "runtime.postgres_events:OkrPostgresFactory"
-"""The ``PERSISTENCE_MODULE`` value that selects this store."""
-
 
 class ColumnArraysApplicationRecorder(PostgresApplicationRecorder):
     """Inserts new events as ``unnest`` of one binary array per column."""

@@ -12,6 +12,9 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+POSTGRES_FACTORY_TOPIC = "runtime.postgres_events:OkrPostgresFactory"
+"""``PERSISTENCE_MODULE`` for PostgreSQL: the class in runtime/postgres_events.py."""
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OKR_", extra="ignore")
@@ -86,7 +89,7 @@ class Settings(BaseSettings):
         return {
             **common,
             # The library's PostgreSQL store with a faster insert (runtime/postgres_events.py).
-            "PERSISTENCE_MODULE": "runtime.postgres_events:OkrPostgresFactory",
+            "PERSISTENCE_MODULE": POSTGRES_FACTORY_TOPIC,
             "POSTGRES_DBNAME": url.path.lstrip("/") or "okr",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),

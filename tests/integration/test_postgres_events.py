@@ -67,3 +67,12 @@ def test_a_version_clash_still_refuses_the_whole_save(pg_url: str, tmp_path: Pat
         )
     assert ours.select_events(fresh) == []
     assert ours.max_notification_id() == 1
+
+
+def test_the_factory_topic_names_this_factory() -> None:
+    from eventsourcing.utils import resolve_topic
+
+    from runtime.postgres_events import OkrPostgresFactory
+    from runtime.settings import POSTGRES_FACTORY_TOPIC
+
+    assert resolve_topic(POSTGRES_FACTORY_TOPIC) is OkrPostgresFactory
