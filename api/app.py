@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -23,14 +23,23 @@ from runtime.bootstrap import Runtime, build_runtime
 from runtime.settings import Settings
 
 
-def create_app(runtime: Runtime, owns_runtime: bool = False) -> FastAPI:
-    """``owns_runtime``: close the runtime when the server stops (a worker process's)."""
+def create_app(
+    runtime: Runtime,
+    owns_runtime: bool = False,
+    before_close: Callable[[], object] | None = None,
+) -> FastAPI:
+    """``owns_runtime``: close the runtime when the server shuts down, after
+    ``before_close`` (the in-process consumer's stop). Shutdown is the place:
+    uvicorn re-raises SIGTERM once it has shut down, so code after
+    ``uvicorn.run`` never runs."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         webhooks.close_webhook_publisher(app)
         if owns_runtime:
+            if before_close is not None:
+                before_close()
             runtime.close()
 
     app = FastAPI(

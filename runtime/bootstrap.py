@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from api.tokens import TokenStore
@@ -14,6 +15,8 @@ from projections.readmodel import ReadModel
 from projections.store import ViewStore, open_view_store
 from projections.teams import TeamsView
 from runtime.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def read_models() -> list[ReadModel]:
@@ -29,6 +32,7 @@ class Runtime:
     tokens: TokenStore
     follower: Follower
     following: bool = field(default=False)
+    closed: bool = field(default=False)
 
     def start_following(self) -> None:
         """Keep read models up to date in this process (embedded mode, or `okr project`)."""
@@ -47,10 +51,15 @@ class Runtime:
         return self.follower.wait_for(position, self.settings.min_position_timeout)
 
     def close(self) -> None:
+        """Stop following, close both stores; a second call does nothing."""
+        if self.closed:
+            return
+        self.closed = True
         if self.following:
             self.follower.stop()
         self.app.close()
         self.store.close()
+        log.info("closed the event store and the read-model store")
 
 
 def views_env(settings: Settings) -> dict[str, str]:

@@ -46,16 +46,20 @@ def _serve(args: argparse.Namespace) -> int:
             from consumers.kafka_consumer import start_consumer_thread
 
             consumer = start_consumer_thread(runtime.app, settings)
+
+    def stop_consumer() -> None:
+        if consumer is not None:
+            consumer.stop(timeout=30)
+
     try:
         uvicorn.run(
-            create_app(runtime),
+            create_app(runtime, owns_runtime=True, before_close=stop_consumer),
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level="info",
         )
-    finally:
-        if consumer is not None:
-            consumer.stop(timeout=30)
+    finally:  # the server failed to start, or stopped without a shutdown
+        stop_consumer()
         runtime.close()
     return 0
 

@@ -75,3 +75,26 @@ def test_demo_then_audit_and_rebuild_tell_the_same_story(tmp_path: Path) -> None
     assert okr(tmp_path, "audit", "nope", check=False).returncode == 2
     unknown = okr(tmp_path, "rebuild", "nonsense", check=False)
     assert unknown.returncode == 2 and "choose from" in unknown.stderr
+
+
+def test_serve_closes_its_stores_on_sigterm(tmp_path: Path) -> None:
+    """uvicorn re-raises SIGTERM after its shutdown: closing must happen in the shutdown."""
+    import signal
+
+    from tests.e2e.servers import free_port, wait_for_health
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_")}
+    env["OKR_DATA_DIR"] = str(tmp_path)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}", server)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert "closed the event store and the read-model store" in err.decode()
