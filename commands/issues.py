@@ -10,9 +10,10 @@ all of it or none.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -20,7 +21,7 @@ from eventsourcing.domain import Aggregate
 from commands.actor import Actor
 from commands.authorization import require_issue_feed
 from commands.base import CommandsBase
-from commands.existence import existing_ids
+from commands.existence import current_versions, existing_ids
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import InvalidCommand
 from domain.issue import Issue, issue_id
@@ -58,32 +59,53 @@ class IssueOutcome:
 
 
 class IssueCache:
-    """Issues as a single ingesting process last saved them, to skip reloading each one.
+    """Issues and linked objectives as one ingesting process last saved them.
 
-    Safe without fast-forwarding: a cached issue that another process has since
-    changed (a link made over the API) has an older version, so saving it fails
-    the optimistic-concurrency check; the batch is then retried from the store
-    with the cache cleared. Not shared between threads.
+    Issues are safe without re-reading: one that another process has since
+    changed (a link made over the API) has an older version, so saving it
+    fails the optimistic-concurrency check; the batch is then retried from the
+    store with the cache cleared. Objectives change over the API all the time
+    (check-ins), so each batch first asks the store for their current versions
+    (one query) and reloads those that moved. Not shared between threads.
     """
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
         self._issues: OrderedDict[UUID, Issue] = OrderedDict()
+        self._objectives: OrderedDict[UUID, Objective] = OrderedDict()
 
     def get(self, issue_id: UUID) -> Issue | None:
-        issue = self._issues.get(issue_id)
-        if issue is not None:
-            self._issues.move_to_end(issue_id)
-        return issue
+        return _get(self._issues, issue_id)
 
     def put(self, issue: Issue) -> None:
-        self._issues[issue.id] = issue
-        self._issues.move_to_end(issue.id)
-        while len(self._issues) > self.size:
-            self._issues.popitem(last=False)
+        _put(self._issues, issue, self.size)
+
+    def objective(self, objective_id: UUID) -> Objective | None:
+        return _get(self._objectives, objective_id)
+
+    def put_objective(self, objective: Objective) -> None:
+        _put(self._objectives, objective, self.size)
 
     def clear(self) -> None:
         self._issues.clear()
+        self._objectives.clear()
+
+
+_A = TypeVar("_A", bound=Aggregate)
+
+
+def _get(cached: OrderedDict[UUID, _A], key: UUID) -> _A | None:
+    found = cached.get(key)
+    if found is not None:
+        cached.move_to_end(key)
+    return found
+
+
+def _put(cached: OrderedDict[UUID, _A], aggregate: _A, size: int) -> None:
+    cached[aggregate.id] = aggregate
+    cached.move_to_end(aggregate.id)
+    while len(cached) > size:
+        cached.popitem(last=False)
 
 
 class IssueCommands(CommandsBase):
@@ -122,15 +144,16 @@ class IssueCommands(CommandsBase):
 
         def apply_and_save() -> None:
             outcomes.clear()
-            issues: dict[UUID, Issue] = {}
-            objectives: dict[UUID, Objective] = {}
             phases: dict[UUID, bool] = {}
             keys = [issue_id(actor.organization_id, r.tracker, r.issue_key) for r in reports]
             absent = self._absent_issues(keys, cache)
+            issues: dict[UUID, Issue] = {}
             for key, report in zip(keys, reports, strict=True):
-                outcomes.append(
-                    self._apply_one(actor, key, report, issues, objectives, phases, cache, absent)
-                )
+                if key not in issues:
+                    issues[key] = self._issue(actor, key, report, cache, absent)
+            objectives = self._linked_objectives(actor, issues.values(), cache)
+            for key, report in zip(keys, reports, strict=True):
+                outcomes.append(self._apply_one(actor, issues[key], report, objectives, phases))
             changed: list[Aggregate] = [
                 a for a in [*issues.values(), *objectives.values()] if a.pending_events
             ]
@@ -138,6 +161,8 @@ class IssueCommands(CommandsBase):
             if cache is not None:
                 for issue in issues.values():
                     cache.put(issue)
+                for objective in objectives.values():
+                    cache.put_objective(objective)
             for outcome in outcomes:
                 outcome.position = position
                 outcome.version = issues[outcome.issue_id].version
@@ -146,20 +171,16 @@ class IssueCommands(CommandsBase):
             self.retrying(attempt)
         return outcomes
 
-    def _apply_one(
+    def _issue(
         self,
         actor: Actor,
         key: UUID,
         report: IssueReport,
-        issues: dict[UUID, Issue],
-        objectives: dict[UUID, Objective],
-        phases: dict[UUID, bool],
         cache: IssueCache | None,
         absent: set[UUID],
-    ) -> IssueOutcome:
-        issue = issues.get(key)
-        if issue is None and cache is not None:
-            issue = cache.get(key)
+    ) -> Issue:
+        """The issue as cached, else as stored, else a new one."""
+        issue = cache.get(key) if cache is not None else None
         if issue is None and key not in absent:
             issue = self.find(actor, key, Issue)
         if issue is None:
@@ -169,8 +190,39 @@ class IssueCommands(CommandsBase):
                 issue_key=report.issue_key,
                 actor=actor.label,
             )
-        issues[key] = issue
-        outcome = IssueOutcome(issue_id=key)
+        return issue
+
+    def _linked_objectives(
+        self, actor: Actor, issues: Iterable[Issue], cache: IssueCache | None
+    ) -> dict[UUID, Objective]:
+        """Every objective the batch's issues link to: cached if still current, else loaded."""
+        ids = {objective_id for issue in issues for objective_id, _ in issue.links}
+        found: dict[UUID, Objective] = {}
+        if cache is not None and ids:
+            versions = current_versions(self.recorder, ids)
+            for objective_id in ids:
+                cached = cache.objective(objective_id)
+                if (
+                    cached is not None
+                    and cached.version == versions.get(objective_id)
+                    and cached.organization_id == actor.organization_id
+                ):
+                    found[objective_id] = cached
+        for objective_id in ids - found.keys():
+            objective = self.find(actor, objective_id, Objective)
+            if objective is not None:
+                found[objective_id] = objective
+        return found
+
+    def _apply_one(
+        self,
+        actor: Actor,
+        issue: Issue,
+        report: IssueReport,
+        objectives: dict[UUID, Objective],
+        phases: dict[UUID, bool],
+    ) -> IssueOutcome:
+        outcome = IssueOutcome(issue_id=issue.id)
         if issue.has_applied(report.event_id):
             outcome.duplicate = True
             return outcome
@@ -190,10 +242,9 @@ class IssueCommands(CommandsBase):
         if not newer:
             return outcome
         for objective_id, key_result_id in issue.links:
-            objective = objectives.get(objective_id) or self.find(actor, objective_id, Objective)
+            objective = objectives.get(objective_id)
             if objective is None or objective.archived:
                 continue
-            objectives[objective_id] = objective
             if not self._issues_may_move(actor, objective, phases):
                 continue
             moved = objective.apply_issue_status(

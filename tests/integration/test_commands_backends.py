@@ -21,6 +21,7 @@ from commands.existence import existing_ids
 from commands.issues import IssueCache
 from domain.errors import PhaseRuleViolation, VersionMismatch
 from domain.issue import issue_id
+from domain.objective import Objective
 from domain.values import Phase
 from runtime.settings import Settings
 from tests.builders import ADMIN, MEMORY_ENV, World, member, report
@@ -416,3 +417,51 @@ def test_a_batch_of_new_and_existing_issues_keeps_every_link_on_every_store(
     assert all(o.duplicate for o in again)
     new = World(app).get(issue_id("acme", "github", "n#3"))
     assert (new.version, str(new.status)) == (2, "in_progress")
+
+
+def test_the_ingestion_cache_reuses_current_objectives_and_reloads_moved_ones(
+    store: tuple[str, Opener], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An objective checked in on over the API meanwhile is reloaded, its check-in kept."""
+    _, open_app = store
+    app = open_app()
+    w = World(app)
+    cycle = w.cycle(Phase.DRAFTING)
+    obj = w.objective(cycle)
+    issues_kr = w.kr(obj, "issues")
+    percent_kr = w.kr(obj)
+    app.link_issue(ADMIN, obj, issues_kr, tracker="github", issue_key="a#1")
+    w.advance(cycle, Phase.TRACKING)
+    loads: list[UUID] = []
+    find = app.find
+
+    def counting(actor: Any, aggregate_id: UUID, cls: Any) -> Any:
+        if cls is Objective:
+            loads.append(aggregate_id)
+        return find(actor, aggregate_id, cls)
+
+    monkeypatch.setattr(app, "find", counting)
+    saves: list[int] = []
+    record = app.record
+
+    def recording(*aggregates: Any) -> int:
+        saves.append(len(aggregates))
+        return record(*aggregates)
+
+    monkeypatch.setattr(app, "record", recording)
+    cache = IssueCache()
+    app.apply_issue_reports(ADMIN, [report("e1", "in_progress", issue_key="a#1")], cache)
+    app.apply_issue_reports(ADMIN, [report("e2", "done", issue_key="a#1", minutes=1)], cache)
+    assert loads == [obj]  # the second batch used the objective it had saved
+    app.check_in(ADMIN, obj, percent_kr, status="on_track", percent=50)
+    assert loads == [obj, obj]  # (the check-in's own load)
+    saves.clear()
+    moved = app.apply_issue_reports(
+        ADMIN, [report("e3", "in_progress", issue_key="a#1", minutes=2)], cache
+    )
+    assert loads == [obj, obj, obj]  # it moved: loaded again, not saved over
+    assert saves == [2], "one save (issue and objective), no clash and retry"
+    assert moved[0].moved_objectives == [obj]
+    o = World(app).obj(obj)
+    assert o.key_result(percent_kr).percent == 50.0
+    assert o.key_result(issues_kr).issues["github:a#1"]["status"] == "in_progress"
