@@ -69,8 +69,9 @@ class IssueCache:
     (one query) and reloads those that moved. Not shared between threads.
     """
 
-    def __init__(self, size: int = 20_000) -> None:
+    def __init__(self, size: int = 20_000, objectives: int = 2_000) -> None:
         self.size = size
+        self.objectives = objectives  # fewer: an objective (its KRs, their issues) is larger
         self._issues: OrderedDict[UUID, Issue] = OrderedDict()
         self._objectives: OrderedDict[UUID, Objective] = OrderedDict()
 
@@ -84,7 +85,7 @@ class IssueCache:
         return _get(self._objectives, objective_id)
 
     def put_objective(self, objective: Objective) -> None:
-        _put(self._objectives, objective, self.size)
+        _put(self._objectives, objective, self.objectives)
 
     def clear(self) -> None:
         self._issues.clear()

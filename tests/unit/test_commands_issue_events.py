@@ -402,3 +402,21 @@ def test_an_ingesting_cache_forgets_a_batch_that_failed(
     (outcome,) = w.app.apply_issue_reports(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
     assert outcome.applied and not outcome.duplicate
     assert issue(w).status == "done"
+
+
+def test_the_ingestion_cache_forgets_the_least_recently_used_first() -> None:
+    app = memory_app()
+    w = World(app)
+    cycle = w.cycle(Phase.DRAFTING)
+    first, second = w.objective(cycle), w.objective(cycle)
+    cache = IssueCache(size=2, objectives=1)
+    outcomes = app.apply_issue_reports(
+        ADMIN, [report(f"e{i}", "todo", issue_key=f"k#{i}") for i in range(3)], cache
+    )
+    kept = [cache.get(o.issue_id) is not None for o in outcomes]
+    assert kept == [False, True, True]
+    cache.put_objective(w.obj(first))
+    cache.put_objective(w.obj(second))
+    assert (cache.objective(first), cache.objective(second) is not None) == (None, True)
+    cache.clear()
+    assert cache.objective(second) is None and cache.get(outcomes[2].issue_id) is None
