@@ -100,11 +100,10 @@ class TokenStore:
         return found[0] if found is not None and found[1] > self._clock() else None
 
     def authenticate(self, token: str) -> Actor | None:
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
         token_hash = hash_token(token)
-        now = self._clock()
-        cached = self._valid.get(token_hash)
-        if cached is not None and cached[1] > now:
-            return cached[0]
         with self.store.transaction(commit=False) as tx:
             row = tx.fetchone(
                 "SELECT organization_id, user_id, role FROM okr_api_tokens"
@@ -118,7 +117,7 @@ class TokenStore:
             with self._lock:
                 if len(self._valid) >= self.MAX_CACHED:
                     self._valid.clear()
-                self._valid[token_hash] = (actor, now + self.cache_seconds)
+                self._valid[token_hash] = (actor, self._clock() + self.cache_seconds)
         return actor
 
     def revoke(self, token_id: str) -> bool:

@@ -168,6 +168,13 @@ class CheckInSender:
         self.http.close()
 
 
+def warm_up(senders: list[CheckInSender]) -> None:
+    """A few check-ins per client first: connections, pools, code paths."""
+    for sender in senders:
+        for _ in range(3):
+            sender.send(Outcome())
+
+
 def _in_threads(senders: list[CheckInSender], work: Any) -> list[Outcome]:
     outcomes = [Outcome() for _ in senders]
     threads = [
@@ -264,9 +271,7 @@ def check_in_stack(ctx: Context, tag: str, url: str) -> Iterator[CheckInStack]:
     senders = [CheckInSender(base, c, ctx.seed + n) for n, c in enumerate(clients)]
     roles = {"api (okr serve)": api.pid, "projection runner (okr project)": projector.pid}
     try:
-        for sender in senders:  # warm-up: connections, pools, code paths
-            for _ in range(3):
-                sender.send(Outcome())
+        warm_up(senders)
         yield CheckInStack(senders, api, projector, roles)
     finally:
         for sender in senders:
@@ -288,9 +293,7 @@ def with_api_workers(ctx: Context, url: str, stack: CheckInStack, workers: int) 
     ]
     results: list[float] = []
     try:
-        for sender in senders:
-            for _ in range(3):
-                sender.send(Outcome())
+        warm_up(senders)
         for r in range(ctx.repeat):
             ctx.say(f"fig 1 with {workers} API workers, run {r + 1}/{ctx.repeat}")
             closed = closed_loop(senders, ctx.sizes.throughput_seconds)

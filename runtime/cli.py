@@ -19,6 +19,11 @@ def _serve(args: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = Settings()
+    server = {
+        "host": args.host or settings.host,
+        "port": args.port or settings.port,
+        "log_level": "info",
+    }
     workers = args.workers or settings.workers
     if workers > 1:
         if settings.embedded:
@@ -28,14 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        uvicorn.run(
-            "api.app:worker_app",
-            factory=True,
-            workers=workers,
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            log_level="info",
-        )
+        uvicorn.run("api.app:worker_app", factory=True, workers=workers, **server)
         return 0
     runtime = build_runtime(settings)
     consumer = None
@@ -52,12 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
             consumer.stop(timeout=30)
 
     try:
-        uvicorn.run(
-            create_app(runtime, owns_runtime=True, before_close=stop_consumer),
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            log_level="info",
-        )
+        uvicorn.run(create_app(runtime, owns_runtime=True, before_close=stop_consumer), **server)
     finally:  # the server failed to start, or stopped without a shutdown
         stop_consumer()
         runtime.close()

@@ -393,6 +393,16 @@ def test_existing_ids_answers_for_many_aggregates_at_once_on_every_store(
     assert existing_ids(app.recorder, set()) == set()
 
 
+def linked_objective(w: World, *issue_keys: str) -> tuple[UUID, UUID, UUID]:
+    """A drafting cycle's objective whose ``issues`` KR links each key: (cycle, obj, kr)."""
+    cycle = w.cycle(Phase.DRAFTING)
+    obj = w.objective(cycle)
+    kr = w.kr(obj, "issues")
+    for key in issue_keys:
+        w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key=key)
+    return cycle, obj, kr
+
+
 def test_a_batch_of_new_and_existing_issues_keeps_every_link_on_every_store(
     store: tuple[str, Opener],
 ) -> None:
@@ -400,11 +410,7 @@ def test_a_batch_of_new_and_existing_issues_keeps_every_link_on_every_store(
     _, open_app = store
     app = open_app()
     w = World(app)
-    cycle = w.cycle(Phase.DRAFTING)
-    obj = w.objective(cycle)
-    kr = w.kr(obj, "issues")
-    app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#1")
-    app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#2")
+    cycle, obj, _ = linked_objective(w, "a#1", "a#2")
     w.advance(cycle, Phase.TRACKING)
     cache = IssueCache()
     batch = [report(f"new-{i}", "in_progress", issue_key=f"n#{i}") for i in range(5)]
@@ -426,11 +432,8 @@ def test_the_ingestion_cache_reuses_current_objectives_and_reloads_moved_ones(
     _, open_app = store
     app = open_app()
     w = World(app)
-    cycle = w.cycle(Phase.DRAFTING)
-    obj = w.objective(cycle)
-    issues_kr = w.kr(obj, "issues")
+    cycle, obj, issues_kr = linked_objective(w, "a#1")
     percent_kr = w.kr(obj)
-    app.link_issue(ADMIN, obj, issues_kr, tracker="github", issue_key="a#1")
     w.advance(cycle, Phase.TRACKING)
     loads: list[UUID] = []
     find = app.find
