@@ -729,6 +729,11 @@ def entry_summary(entry: AuditEntry, titles: Mapping[str, str]) -> str:
         if child not in titles:  # archived, or private to someone else: no id shown
             return "an aligned objective moved"
         return f"aligned objective “{titles[child]}” moved"
+    if entry.type == "Realigned":
+        target = entry.data.get("key_result_id") or entry.data.get("objective_id")
+        if target is not None and str(target) not in titles:  # private, archived: no id shown
+            kind = "a key result" if entry.data.get("key_result_id") else "an objective"
+            return f"aligned to {kind} not shown here"
     summary = entry.summary
     for known, title in titles.items():
         if known in summary:

@@ -85,6 +85,7 @@ def get_viewer(actor: ActorDep, store: StoreDep) -> Viewer:
         user_id=actor.user_id,
         is_admin=actor.is_admin,
         managed_team_ids=frozenset(managed_teams(store, actor.organization_id, actor.user_id)),
+        is_integration=actor.role is TokenRole.INTEGRATION,
     )
 
 

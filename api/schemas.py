@@ -155,6 +155,9 @@ class TeamOut(BaseModel):
 
 class TeamList(BaseModel):
     teams: list[TeamOut]
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 # ---------------------------------------------------------------- objectives
@@ -243,7 +246,13 @@ class HistoryEvent(BaseModel):
 
 
 class HistoryOut(BaseModel):
-    events: list[HistoryEvent]
+    events: list[HistoryEvent] = Field(
+        description="oldest first; personal notes (career, appraisal) only for those they"
+        " are meant for"
+    )
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 class ProgressPoint(BaseModel):
@@ -252,12 +261,34 @@ class ProgressPoint(BaseModel):
     progress: float
     cause: dict[str, Any] = Field(
         description="what moved it: type (check_in, issue_event, weight_change, child_progress,"
-        " ...), actor, event_id for issue events, child_objective_id for roll-ups"
+        " ...), actor, event_id for issue events, child_objective_id for roll-ups (null when"
+        " the reader may not see that objective)"
     )
 
 
 class ProgressHistoryOut(BaseModel):
-    points: list[ProgressPoint]
+    points: list[ProgressPoint] = Field(description="in log order, oldest first")
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null on the last page"
+    )
+
+
+class NoteOut(BaseModel):
+    id: UUID
+    topic: str = Field(description="goal_setting, progress, coaching, career or appraisal")
+    text: str
+    author: str | None
+    occurred_at: datetime
+
+
+class NoteList(BaseModel):
+    notes: list[NoteOut] = Field(
+        description="oldest first; personal notes (career, appraisal) only for their author,"
+        " the owner user, managers of the owner team and admins"
+    )
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 # ---------------------------------------------------------------- cycle views

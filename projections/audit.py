@@ -3,6 +3,11 @@
 Built by replaying the objective's events in order (the same aggregate code as
 the write side) and reading the objective's progress after each one; aligned
 KRs take what progress history held at that moment, as in time travel.
+
+Per reader: with a ``viewer`` (the dashboard), personal notes not meant for them
+are left out and a move caused by an objective they may not see names none.
+Without one (``okr audit``, an operator's tool run with the database's own
+access) it tells everything.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from eventsourcing.application import Application
 
 from domain.objective import Objective
 from domain.values import ProgressMode
-from projections.history import plain
+from domain.visibility import Viewer
+from projections.history import may_read_event, plain
 from projections.objective_queries import progress_at, progress_history
 from projections.store import ViewStore
 
@@ -36,7 +42,10 @@ class AuditEntry:
         return {**asdict(self), "at": self.at.isoformat()}
 
 
-def audit_trail(app: Application[UUID], store: ViewStore, objective_id: UUID) -> list[AuditEntry]:
+def audit_trail(
+    app: Application[UUID], store: ViewStore, objective_id: UUID, *, viewer: Viewer | None
+) -> list[AuditEntry]:
+    """The objective's story as ``viewer`` may read it (None: an operator, everything)."""
     entries: list[AuditEntry] = []
     objective: Objective | None = None
     for event in app.events.get(objective_id):
@@ -47,6 +56,8 @@ def audit_trail(app: Application[UUID], store: ViewStore, objective_id: UUID) ->
             before = previous.progress(_aligned(store, previous, event.timestamp))
         objective = event.mutate(objective)
         assert isinstance(objective, Objective)
+        if viewer is not None and not may_read_event(viewer, objective, event):
+            continue
         after = objective.progress(_aligned(store, objective, event.timestamp))
         data = plain(
             {
@@ -69,7 +80,7 @@ def audit_trail(app: Application[UUID], store: ViewStore, objective_id: UUID) ->
                 data=data,
             )
         )
-    return _with_child_moves(entries, child_moves(store, objective_id))
+    return _with_child_moves(entries, child_moves(store, objective_id, viewer))
 
 
 def _aligned(store: ViewStore, objective: Objective, at: datetime) -> dict[str, float]:
@@ -77,11 +88,12 @@ def _aligned(store: ViewStore, objective: Objective, at: datetime) -> dict[str, 
     return progress_at(store, str(objective.id), ids, at) if ids else {}
 
 
-def child_moves(store: ViewStore, objective_id: UUID) -> list[AuditEntry]:
-    """Moves of the objective's progress caused by objectives aligned to its KRs."""
+def child_moves(store: ViewStore, objective_id: UUID, viewer: Viewer | None) -> list[AuditEntry]:
+    """Moves of the objective's progress caused by objectives aligned to its KRs
+    (a child the viewer may not see is not named)."""
     moves = []
     previous: float | None = None
-    for point in progress_history(store, str(objective_id)):
+    for point in progress_history(store, viewer, str(objective_id)):
         if point["key_result_id"] is not None:
             continue
         if point["cause"].get("type") == "child_progress":
@@ -91,7 +103,7 @@ def child_moves(store: ViewStore, objective_id: UUID) -> list[AuditEntry]:
                     at=datetime.fromisoformat(point["at"]),
                     actor=None,
                     type="ChildProgress",
-                    summary=f"child objective {point['cause']['child_objective_id']} moved",
+                    summary=_child_moved(point["cause"].get("child_objective_id")),
                     progress_before=previous,
                     progress_after=point["progress"],
                     data=dict(point["cause"]),
@@ -99,6 +111,10 @@ def child_moves(store: ViewStore, objective_id: UUID) -> list[AuditEntry]:
             )
         previous = point["progress"]
     return moves
+
+
+def _child_moved(child_id: str | None) -> str:
+    return "an aligned objective moved" if child_id is None else f"child objective {child_id} moved"
 
 
 def _with_child_moves(entries: list[AuditEntry], moves: list[AuditEntry]) -> list[AuditEntry]:

@@ -68,6 +68,35 @@ def get_cycle(store: ViewStore, organization_id: str, cycle_id: str) -> Row | No
         )
 
 
+def cycles_page(
+    store: ViewStore, organization_id: str, *, after: str | None, limit: int
+) -> tuple[list[Row], str | None] | None:
+    """One page of the organization's cycles by start date, name, id (keyset after the
+    cycle ``after``), and the id to resume after (None: the end). None if ``after``
+    is no cycle of this organization."""
+    keyset = ""
+    params: dict[str, object] = {"org": organization_id, "limit": limit + 1, "after": after}
+    with store.transaction(commit=False) as tx:
+        if after is not None:
+            last = tx.fetchone(
+                "SELECT start_date, name, id FROM okr_cycles WHERE id = :after"
+                " AND organization_id = :org",
+                params,
+            )
+            if last is None:
+                return None
+            params.update(start=last["start_date"], name=last["name"])
+            keyset = " AND (start_date, name, id) > (:start, :name, :after)"
+        rows = tx.fetchall(
+            f"SELECT {_COLUMNS} FROM okr_cycles WHERE organization_id = :org{keyset}"
+            " ORDER BY start_date, name, id LIMIT :limit",
+            params,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1]["id"] if more else None)
+
+
 def list_cycles(store: ViewStore, organization_id: str) -> list[Row]:
     with store.transaction(commit=False) as tx:
         return tx.fetchall(

@@ -1,6 +1,10 @@
 """Audit queries on the event store itself: an objective's events, and its state
 at any version or moment (time travel).
 
+History is read a page at a time by version range (``events.get(gt=, limit=)``),
+never the whole log at once, and without the notes its reader may not read
+(``domain/visibility.py``, ``may_read_note``).
+
 Time travel rebuilds the aggregate with ``repository.get(version=N)`` (snapshots
 make that fast; results are identical with and without them) and renders it
 with the same ``objective_document`` as the tree. An ``aligned`` KR reports
@@ -10,6 +14,7 @@ aggregates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,6 +25,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from domain.cycle import Cycle
 from domain.objective import Objective
 from domain.values import ProgressMode
+from domain.visibility import Viewer, may_read_note
 from projections.objective_document import objective_document, with_pace
 from projections.objective_queries import progress_at
 from projections.store import ViewStore
@@ -36,22 +42,97 @@ class HistoryEntry:
     data: dict[str, Any]
 
 
+SCAN_LIMIT = 5_000
+"""Events one page reads at most: a page over a stretch of events its reader may not
+read (another person's appraisal notes) ends early, with a cursor, rather than
+reading on without bound."""
+
+EventFilter = Callable[[Any], bool]
+
+
+def history_entry(event: Any) -> HistoryEntry:
+    fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE}
+    actor = fields.pop("actor", None)
+    return HistoryEntry(
+        version=event.originator_version,
+        type=type(event).__name__,
+        occurred_at=event.timestamp,
+        actor=actor,
+        data=plain(fields),
+    )
+
+
 def objective_history(app: Application[UUID], objective_id: UUID) -> list[HistoryEntry]:
-    """Every event of the objective, oldest first, with who did it and what it carried."""
-    entries = []
-    for event in app.events.get(objective_id):
-        fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE}
-        actor = fields.pop("actor", None)
-        entries.append(
-            HistoryEntry(
-                version=event.originator_version,
-                type=type(event).__name__,
-                occurred_at=event.timestamp,
-                actor=actor,
-                data=plain(fields),
-            )
-        )
-    return entries
+    """Every event of the objective, oldest first, with who did it and what it carried
+    (everything: for operators and tests; readers get ``history_page``)."""
+    return [history_entry(event) for event in app.events.get(objective_id)]
+
+
+def readable_by(viewer: Viewer, objective: Objective) -> EventFilter:
+    """The objective's events this viewer may read: all but personal notes not for them.
+
+    The caller has checked that the viewer sees the objective at all.
+    """
+
+    def readable(event: Any) -> bool:
+        return may_read_event(viewer, objective, event)
+
+    return readable
+
+
+def may_read_event(viewer: Viewer, objective: Objective, event: Any) -> bool:
+    """Every event of an objective the viewer sees is readable, but a personal note."""
+    if not isinstance(event, Objective.NoteAdded):
+        return True
+    return may_read_note(
+        viewer,
+        topic=event.topic,
+        author=event.actor,
+        owner_user_id=objective.owner_user_id,
+        owner_team_id=None if objective.owner_team_id is None else str(objective.owner_team_id),
+    )
+
+
+def scan_events(
+    app: Application[UUID],
+    objective_id: UUID,
+    *,
+    after: int,
+    limit: int,
+    keep: EventFilter,
+    scan_limit: int = SCAN_LIMIT,
+) -> tuple[list[Any], int | None]:
+    """Up to ``limit`` events after version ``after`` that ``keep`` accepts, and the
+    version to resume after (None: the log ends here).
+
+    Reads the log in chunks by version range, so memory holds one chunk, and
+    stops after ``scan_limit`` events even if the page is not full.
+    """
+    found: list[Any] = []
+    last = after
+    scanned = 0
+    chunk = limit + 1
+    while True:
+        events = list(app.events.get(objective_id, gt=last, limit=chunk))
+        for event in events:
+            if keep(event):
+                if len(found) == limit:
+                    return found, last  # one more exists: the next page starts at it
+                found.append(event)
+            last = event.originator_version
+            scanned += 1
+        if len(events) < chunk:
+            return found, None
+        if scanned >= scan_limit:
+            return found, last
+
+
+def history_page(
+    app: Application[UUID], objective_id: UUID, keep: EventFilter, *, after: int, limit: int
+) -> tuple[list[HistoryEntry], int | None]:
+    """One page of the objective's history: entries and the version to resume after."""
+    events, resume = scan_events(app, objective_id, after=after, limit=limit, keep=keep)
+    return [history_entry(event) for event in events], resume
 
 
 def version_at(app: Application[UUID], objective_id: UUID, moment: datetime) -> int | None:

@@ -189,14 +189,55 @@ def cycle_tree(
     return None if tree is None else dict(json.loads(tree))
 
 
-def progress_history(store: ViewStore, objective_id: str) -> list[dict[str, Any]]:
+PointKey = tuple[int, int]
+"""Where a progress point sits in the log: (position, ordinal), unique and ever-growing."""
+
+_POINTS = (
+    "SELECT position, ordinal, at, key_result_id, progress, cause FROM okr_progress_points"
+    " WHERE objective_id = :id"
+)
+
+
+def progress_history(
+    store: ViewStore, viewer: Viewer | None, objective_id: str
+) -> list[dict[str, Any]]:
+    """Every point of the objective, oldest first (the dashboard's chart, the audit
+    trail). ``viewer`` None: an operator, who sees every cause in full."""
+    with store.transaction(commit=False) as tx:
+        rows = tx.fetchall(f"{_POINTS} ORDER BY position, ordinal", {"id": objective_id})
+        return _points(tx, viewer, rows)
+
+
+def progress_history_page(
+    store: ViewStore,
+    viewer: Viewer,
+    objective_id: str,
+    *,
+    after: PointKey | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], PointKey | None]:
+    """One page of points after ``after`` (keyset on the log order, not OFFSET: new
+    points only ever come after the last), and the key to resume after (None: end)."""
+    keyset = " AND (position, ordinal) > (:position, :ordinal)" if after is not None else ""
+    position, ordinal = after if after is not None else (0, 0)
     with store.transaction(commit=False) as tx:
         rows = tx.fetchall(
-            "SELECT at, key_result_id, progress, cause FROM okr_progress_points"
-            " WHERE objective_id = :id ORDER BY position, ordinal",
-            {"id": objective_id},
+            f"{_POINTS}{keyset} ORDER BY position, ordinal LIMIT :limit",
+            {"id": objective_id, "position": position, "ordinal": ordinal, "limit": limit + 1},
         )
-    return [
+        more = len(rows) > limit
+        rows = rows[:limit]
+        points = _points(tx, viewer, rows)
+    resume = (int(rows[-1]["position"]), int(rows[-1]["ordinal"])) if more else None
+    return points, resume
+
+
+def _points(tx: Tx, viewer: Viewer | None, rows: list[Row]) -> list[dict[str, Any]]:
+    """Rows as points; a cause naming an objective the viewer may not see names none.
+
+    Applied here, at read time for this viewer, because the stored row is shared
+    by every reader (and a child may turn private after the point was written)."""
+    points = [
         {
             "at": row["at"],
             "key_result_id": row["key_result_id"] or None,
@@ -205,6 +246,32 @@ def progress_history(store: ViewStore, objective_id: str) -> list[dict[str, Any]
         }
         for row in rows
     ]
+    if viewer is None:
+        return points
+    named = {
+        point["cause"]["child_objective_id"]
+        for point in points
+        if point["cause"].get("child_objective_id") is not None
+    }
+    if not named:
+        return points
+    marks = ", ".join(f":o{i}" for i in range(len(named)))
+    params: dict[str, Any] = {f"o{i}": child for i, child in enumerate(sorted(named))}
+    params["org"] = viewer.organization_id
+    seen = {
+        row["id"]
+        for row in tx.fetchall(
+            f"SELECT {_COLUMNS} FROM okr_objectives o"
+            f" WHERE o.organization_id = :org AND o.id IN ({marks})",
+            params,
+        )
+        if _visible(viewer, row)
+    }
+    for point in points:
+        cause = point["cause"]
+        if "child_objective_id" in cause and cause["child_objective_id"] not in seen:
+            cause["child_objective_id"] = None
+    return points
 
 
 def progress_at(

@@ -85,6 +85,46 @@ def list_teams(store: ViewStore, organization_id: str) -> list[Row]:
     return [{**team, "members": by_team.get(team["id"], [])} for team in teams]
 
 
+def teams_page(
+    store: ViewStore, organization_id: str, *, after: str | None, limit: int
+) -> tuple[list[Row], str | None] | None:
+    """One page of the organization's teams by name, id (keyset after the team
+    ``after``) with their members, and the id to resume after (None: the end).
+    None if ``after`` is no team of this organization."""
+    keyset = ""
+    params: dict[str, object] = {"org": organization_id, "limit": limit + 1, "after": after}
+    with store.transaction(commit=False) as tx:
+        if after is not None:
+            last = tx.fetchone(
+                "SELECT name FROM okr_teams WHERE id = :after AND organization_id = :org", params
+            )
+            if last is None:
+                return None
+            params["name"] = last["name"]
+            keyset = " AND (name, id) > (:name, :after)"
+        teams = tx.fetchall(
+            "SELECT id, name, parent_id, version FROM okr_teams WHERE organization_id = :org"
+            f"{keyset} ORDER BY name, id LIMIT :limit",
+            params,
+        )
+        more = len(teams) > limit
+        teams = teams[:limit]
+        by_team: dict[str, list[Row]] = {team["id"]: [] for team in teams}
+        if teams:
+            marks = ", ".join(f":t{i}" for i in range(len(teams)))
+            members = tx.fetchall(
+                "SELECT team_id, user_id, role FROM okr_team_members"
+                f" WHERE organization_id = :org AND team_id IN ({marks}) ORDER BY user_id",
+                {"org": organization_id, **{f"t{i}": t["id"] for i, t in enumerate(teams)}},
+            )
+            for member in members:
+                by_team[member["team_id"]].append(
+                    {"user_id": member["user_id"], "role": member["role"]}
+                )
+    page = [{**team, "members": by_team[team["id"]]} for team in teams]
+    return page, (teams[-1]["id"] if more else None)
+
+
 def get_team(store: ViewStore, organization_id: str, team_id: str) -> Row | None:
     return next((t for t in list_teams(store, organization_id) if t["id"] == team_id), None)
 

@@ -115,7 +115,7 @@ def _audit(args: argparse.Namespace) -> int:
         return 2
     runtime = build_runtime()
     try:
-        entries = audit_trail(runtime.app, runtime.store, objective_id)
+        entries = audit_trail(runtime.app, runtime.store, objective_id, viewer=None)
     finally:
         runtime.close()
     if not entries:

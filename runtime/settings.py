@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="how long the API trusts a token it has checked; a token revoked by "
         "another process stops working within this time; 0 checks every request",
     )
+    page_limit: int = Field(
+        default=100, ge=1, description="items in a page of a list when the caller gives no limit"
+    )
+    max_page_limit: int = Field(
+        default=500, ge=1, description="the largest `limit` a list accepts; more is 422"
+    )
     webhook_secret_github: str | None = None
     webhook_secret_gitlab: str | None = None
     webhook_secret_jira: str | None = None

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ActorDep, AppDep, ExpectedVersion, MinPosition, StoreDep
 from api.errors import ApiError, ErrorResponse
+from api.paging import PageDep, id_key, next_cursor
 from api.schemas import WriteResult
 from domain.values import Cadence, Phase
-from projections.cycles import get_cycle, list_cycles
+from projections.cycles import cycles_page, get_cycle
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
 
@@ -43,7 +44,10 @@ class CycleOut(BaseModel):
 
 
 class CycleList(BaseModel):
-    cycles: list[CycleOut]
+    cycles: list[CycleOut] = Field(description="by start date, then name")
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null on the last page"
+    )
 
 
 @router.post("", status_code=201, response_model=WriteResult, responses=ERRORS)
@@ -71,9 +75,17 @@ def advance_phase(
 
 
 @router.get("", response_model=CycleList, responses=ERRORS, dependencies=[MinPosition])
-def read_cycles(actor: ActorDep, store: StoreDep) -> CycleList:
-    rows = list_cycles(store, actor.organization_id)
-    return CycleList(cycles=[CycleOut.model_validate(row) for row in rows])
+def read_cycles(actor: ActorDep, store: StoreDep, page: PageDep) -> CycleList:
+    """The organization's cycles, a page at a time."""
+    scope = actor.organization_id
+    found = cycles_page(store, scope, after=id_key(page.after("cycles", scope)), limit=page.limit)
+    if found is None:
+        raise ApiError(422, "cursor: not a cursor of this list", code="validation_error")
+    rows, resume = found
+    return CycleList(
+        cycles=[CycleOut.model_validate(row) for row in rows],
+        next_cursor=next_cursor("cycles", scope, None if resume is None else [resume]),
+    )
 
 
 @router.get("/{cycle_id}", response_model=CycleOut, responses=ERRORS, dependencies=[MinPosition])

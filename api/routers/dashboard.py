@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import dashboard_render as render
 from api.deps import RuntimeDep
 from commands.actor import Actor
+from domain.values import TokenRole
 from domain.visibility import Viewer
 from projections.audit import audit_trail
 from projections.cycles import get_cycle, list_cycles
@@ -133,6 +134,7 @@ class Session:
             managed_team_ids=frozenset(
                 managed_teams(self.store, actor.organization_id, actor.user_id)
             ),
+            is_integration=actor.role is TokenRole.INTEGRATION,
         )
 
     @property
@@ -299,8 +301,8 @@ def objective_page(request: Request, runtime: RuntimeDep, objective_id: str) -> 
             parent=parent,
             children=children,
             team_names=dict(team_names(store, viewer.organization_id)),
-            points=progress_history(store, wanted),
-            entries=audit_trail(runtime.app, store, UUID(wanted)),
+            points=progress_history(store, viewer, wanted),
+            entries=audit_trail(runtime.app, store, UUID(wanted), viewer=viewer),
             titles=titles,
             now=now,
         )

@@ -17,6 +17,7 @@ from pydantic import Field, StrictInt, model_validator
 
 from api.deps import ActorDep, AppDep, ExpectedVersion, MinPosition, StoreDep, ViewerDep, WriterDep
 from api.errors import ApiError, ErrorResponse
+from api.paging import PageDep, int_key, next_cursor
 from api.schemas import (
     TITLE_LIMIT,
     Fraction,
@@ -26,6 +27,7 @@ from api.schemas import (
     KeyResultWriteResult,
     LongText,
     NonNegative,
+    NoteList,
     Number,
     ObjectiveOut,
     ProgressHistoryOut,
@@ -42,8 +44,9 @@ from commands.authorization import may_see
 from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.values import KeyResultStatus, Level, NoteTopic, ProgressMode, Visibility
-from projections.history import objective_at, objective_history
-from projections.objective_queries import objective_json, progress_history
+from projections.history import history_page, objective_at, readable_by
+from projections.notes import notes_page
+from projections.objective_queries import objective_json, progress_history_page
 
 router = APIRouter(prefix="/objectives", tags=["objectives"])
 
@@ -346,11 +349,28 @@ def read_objective(
     responses=READ_ERRORS,
     dependencies=[MinPosition],
 )
-def read_history(objective_id: UUID, actor: ActorDep, app: AppDep) -> HistoryOut:
-    """Every event of the objective from the event store: who did what, when."""
-    _visible_objective(app, actor, objective_id)
-    entries = objective_history(app, objective_id)
-    return HistoryOut.model_validate({"events": [vars(entry) for entry in entries]})
+def read_history(
+    objective_id: UUID, actor: ActorDep, viewer: ViewerDep, app: AppDep, page: PageDep
+) -> HistoryOut:
+    """The objective's events from the event store, a page at a time: who did what, when.
+    Personal notes the caller may not read are left out."""
+    objective = _visible_objective(app, actor, objective_id)
+    after = int_key(page.after("history", str(objective_id)), 1)
+    entries, resume = history_page(
+        app,
+        objective_id,
+        readable_by(viewer, objective),
+        after=after[0] if after else 0,
+        limit=page.limit,
+    )
+    return HistoryOut.model_validate(
+        {
+            "events": [vars(entry) for entry in entries],
+            "next_cursor": next_cursor(
+                "history", str(objective_id), None if resume is None else [resume]
+            ),
+        }
+    )
 
 
 @router.get(
@@ -360,12 +380,32 @@ def read_history(objective_id: UUID, actor: ActorDep, app: AppDep) -> HistoryOut
     dependencies=[MinPosition],
 )
 def read_progress_history(
-    objective_id: UUID, actor: ActorDep, app: AppDep, store: StoreDep
+    objective_id: UUID,
+    actor: ActorDep,
+    viewer: ViewerDep,
+    app: AppDep,
+    store: StoreDep,
+    page: PageDep,
 ) -> ProgressHistoryOut:
-    """Every change of the objective's or one of its key results' progress, with its cause."""
+    """Every change of the objective's or one of its key results' progress, with its cause,
+    a page at a time. A cause never names an objective the caller may not see."""
     _visible_objective(app, actor, objective_id)
-    points = progress_history(store, str(objective_id))
-    return ProgressHistoryOut.model_validate({"points": points})
+    after = int_key(page.after("progress-history", str(objective_id)), 2)
+    points, resume = progress_history_page(
+        store,
+        viewer,
+        str(objective_id),
+        after=None if after is None else (after[0], after[1]),
+        limit=page.limit,
+    )
+    return ProgressHistoryOut.model_validate(
+        {
+            "points": points,
+            "next_cursor": next_cursor(
+                "progress-history", str(objective_id), None if resume is None else list(resume)
+            ),
+        }
+    )
 
 
 # ---------------------------------------------------------------- key results
@@ -552,6 +592,37 @@ def add_note(
         expected_version=expected_version,
     )
     return WriteResult.of(written)
+
+
+@router.get(
+    "/{objective_id}/notes",
+    response_model=NoteList,
+    responses=READ_ERRORS,
+    dependencies=[MinPosition],
+)
+def read_notes(
+    objective_id: UUID, actor: ActorDep, viewer: ViewerDep, app: AppDep, page: PageDep
+) -> NoteList:
+    """The objective's notes, oldest first, a page at a time. Notes on ``career`` and
+    ``appraisal`` only for their author, the owner user, managers of the owner team and
+    admins; the others for anyone who may see the objective."""
+    objective = _visible_objective(app, actor, objective_id)
+    after = int_key(page.after("notes", str(objective_id)), 1)
+    notes, resume = notes_page(
+        app,
+        objective_id,
+        readable_by(viewer, objective),
+        after=after[0] if after else 0,
+        limit=page.limit,
+    )
+    return NoteList.model_validate(
+        {
+            "notes": notes,
+            "next_cursor": next_cursor(
+                "notes", str(objective_id), None if resume is None else [resume]
+            ),
+        }
+    )
 
 
 @router.put("/{objective_id}/retrospective", response_model=WriteResult, responses=ERRORS)

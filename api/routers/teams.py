@@ -9,9 +9,10 @@ from pydantic import Field
 
 from api.deps import ActorDep, AppDep, ExpectedVersion, MinPosition, StoreDep, WriterDep
 from api.errors import ApiError, ErrorResponse
+from api.paging import PageDep, id_key, next_cursor
 from api.schemas import RequestModel, TeamList, TeamOut, Title, UserId, WriteResult
 from domain.values import TeamRole
-from projections.teams import get_team, list_teams
+from projections.teams import get_team, teams_page
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
@@ -54,9 +55,17 @@ def set_member(
 
 
 @router.get("", response_model=TeamList, responses=ERRORS, dependencies=[MinPosition])
-def read_teams(actor: ActorDep, store: StoreDep) -> TeamList:
-    rows = list_teams(store, actor.organization_id)
-    return TeamList(teams=[TeamOut.model_validate(row) for row in rows])
+def read_teams(actor: ActorDep, store: StoreDep, page: PageDep) -> TeamList:
+    """The organization's teams by name with their members, a page at a time."""
+    scope = actor.organization_id
+    found = teams_page(store, scope, after=id_key(page.after("teams", scope)), limit=page.limit)
+    if found is None:
+        raise ApiError(422, "cursor: not a cursor of this list", code="validation_error")
+    rows, resume = found
+    return TeamList(
+        teams=[TeamOut.model_validate(row) for row in rows],
+        next_cursor=next_cursor("teams", scope, None if resume is None else [resume]),
+    )
 
 
 @router.get("/{team_id}", response_model=TeamOut, responses=ERRORS, dependencies=[MinPosition])

@@ -112,6 +112,6 @@ def test_other_organizations_cycles_do_not_exist(client: TestClient, runtime: Ru
         ).status_code
         == 404
     )
-    assert client.get("/v1/cycles", headers=globex).json() == {"cycles": []}
+    assert client.get("/v1/cycles", headers=globex).json() == {"cycles": [], "next_cursor": None}
     moved = client.post(f"/v1/cycles/{cycle_id}/phase", json={"phase": "drafting"}, headers=globex)
     assert moved.status_code == 404
