@@ -323,3 +323,16 @@ def test_a_history_page_reads_only_its_stretch_of_the_log(
         assert ranged, "pages are read by version range"
         assert all(count <= 11 for _, count in ranged), ranged
         assert any((kwargs.get("gt") or 0) > 0 for kwargs, _ in ranged), ranged
+
+
+def test_a_well_formed_cursor_past_the_end_answers_an_empty_last_page(api: Api) -> None:
+    org = build(api, check_ins=2, notes=2)
+    top = 2**63 - 1
+    for suffix, key, after in (
+        ("history", "events", [top]),
+        ("notes", "notes", [top]),
+        ("progress-history", "points", [top, top]),
+    ):
+        cursor = b64({"k": suffix, "s": org.objective, "a": after})
+        page = api.get(f"/objectives/{org.objective}/{suffix}", org.admin, cursor=cursor)
+        assert page == {key: [], "next_cursor": None}

@@ -251,3 +251,27 @@ def test_okr_audit_is_an_operators_tool_and_tells_everything(api: Api) -> None:
     assert LEO_APPRAISAL in summaries and IVY_CAREER in summaries
     moves = audit_trail(runtime.app, runtime.store, UUID(org.team_objective), viewer=None)
     assert any(org.child in e.summary for e in moves)
+
+
+def test_the_notes_list_of_an_objective_one_may_not_see_is_404(api: Api) -> None:
+    org = build(api)
+    api.post(f"/objectives/{org.child}/notes", org.ivy, {"topic": "progress", "text": "x"}, 200)
+    eve = api.token("eve", "admin", org="globex")
+    for who, objective in ((org.zoe, org.child), (org.bot, org.child), (eve, org.ivy_objective)):
+        response = api.call("GET", f"/objectives/{objective}/notes", who)
+        assert response.status_code == 404, response.text
+        assert "x" not in response.json()["error"]["message"].split()
+
+
+def test_the_dashboard_does_not_name_a_parent_that_turned_private(api: Api) -> None:
+    """Ivy's objective was re-aligned to Max's team objective, which then turned
+    private: Zoe still sees Ivy's objective, but its audit trail names no parent."""
+    org = build(api)
+    path = f"/objectives/{org.ivy_objective}"
+    api.put(f"{path}/alignment", org.ivy, {"key_result_id": org.team_kr}, 200)
+    api.patch(f"/objectives/{org.team_objective}", org.max, {"visibility": "private"}, 200)
+    api.get(path, org.zoe)  # caught up
+    page = api.client.get(f"/dashboard{path}", headers=org.zoe)
+    assert page.status_code == 200
+    assert org.team_kr not in page.text and org.team_objective not in page.text
+    assert "aligned to a key result not shown here" in page.text
