@@ -275,3 +275,15 @@ def test_the_dashboard_does_not_name_a_parent_that_turned_private(api: Api) -> N
     assert page.status_code == 200
     assert org.team_kr not in page.text and org.team_objective not in page.text
     assert "aligned to a key result not shown here" in page.text
+
+
+def test_an_integration_token_reads_no_personal_note_whatever_user_it_names(api: Api) -> None:
+    """A token for a program is no person: one made out to Ivy's or Leo's user id
+    still reads none of the personal notes meant for Ivy or Leo."""
+    org = build(api)
+    for user in ("ivy", "leo", "max"):
+        bot = api.token(user, "integration")
+        notes = api.get(f"/objectives/{org.ivy_objective}/notes", bot)["notes"]
+        history = api.call("GET", f"/objectives/{org.ivy_objective}/history", bot).text
+        assert _texts([n["text"] for n in notes]) == {ZOE_PROGRESS}, user
+        assert LEO_APPRAISAL not in history and IVY_CAREER not in history, user
