@@ -55,8 +55,8 @@ async def page_request(
     ] = None,
 ) -> PageRequest:
     settings = runtime.settings
-    if limit is None:
-        limit = settings.page_limit
+    if limit is None:  # a default set above the maximum is read as the maximum
+        limit = min(settings.page_limit, settings.max_page_limit)
     if not 1 <= limit <= settings.max_page_limit:
         raise ApiError(
             422,

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         default=100, ge=1, description="items in a page of a list when the caller gives no limit"
     )
     max_page_limit: int = Field(
-        default=500, ge=1, description="the largest `limit` a list accepts; more is 422"
+        default=500, ge=1, le=10_000, description="the largest `limit` a list accepts; more is 422"
     )
     webhook_secret_github: str | None = None
     webhook_secret_gitlab: str | None = None

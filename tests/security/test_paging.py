@@ -23,7 +23,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from projections.history import objective_history
 from projections.objective_queries import progress_history
-from runtime.bootstrap import Runtime
+from runtime.bootstrap import Runtime, build_runtime
+from runtime.settings import Settings
 from tests.e2e.test_api_support import Api, Headers, assert_error
 
 
@@ -336,3 +337,18 @@ def test_a_well_formed_cursor_past_the_end_answers_an_empty_last_page(api: Api) 
         cursor = b64({"k": suffix, "s": org.objective, "a": after})
         page = api.get(f"/objectives/{org.objective}/{suffix}", org.admin, cursor=cursor)
         assert page == {key: [], "next_cursor": None}
+
+
+def test_the_page_limits_are_settings(backend: Settings) -> None:
+    runtime = build_runtime(backend.model_copy(update={"page_limit": 3, "max_page_limit": 5}))
+    runtime.start_following()
+    try:
+        with TestClient(create_app(runtime)) as client:
+            api = Api(client, runtime)
+            org = build(api, check_ins=1, notes=8)
+            path = f"/objectives/{org.objective}/notes"
+            assert len(api.get(path, org.admin)["notes"]) == 3
+            assert len(api.get(path, org.admin, limit=5)["notes"]) == 5
+            assert_error(api.call("GET", path, org.admin, params={"limit": 6}), 422)
+    finally:
+        runtime.close()
