@@ -57,10 +57,13 @@ class Settings(BaseSettings):
         description="how long the API trusts a token it has checked; a token revoked by "
         "another process stops working within this time; 0 checks every request",
     )
-    webhook_secret_github: str | None = None
-    webhook_secret_gitlab: str | None = None
-    webhook_secret_jira: str | None = None
-    webhook_secret_linear: str | None = None
+    webhook_registrations_per_organization: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="most webhook registrations one organization may hold (each one is a "
+        "stored secret and a URL that accepts deliveries)",
+    )
 
     @property
     def embedded(self) -> bool:
