@@ -164,7 +164,12 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
 
 
 def _webhook_runtime(prog: str) -> Runtime | None:
-    """The runtime, or None after one line saying why the store cannot be opened."""
+    """The runtime, or None after one line saying why the store cannot be opened.
+
+    A one-shot command's stderr is for its one line of error: the stores'
+    own INFO notes (opened, closed) are left out.
+    """
+    logging.getLogger("runtime").setLevel(logging.WARNING)
     try:
         return build_runtime()
     except Exception as error:  # a bad OKR_DATABASE_URL, an unreachable server
