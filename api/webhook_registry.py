@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from projections.store import Tx, ViewStore
 
 __all__ = [
     "MAX_MAPPING_CHARS",
+    "MAX_MAPPING_DEPTH",
     "BadCursor",
     "RegistrationPage",
     "WebhookRegistration",
@@ -56,10 +58,17 @@ DDL: Final = (
 MAX_MAPPING_CHARS: Final = 65_536
 """A §16 mapping is a few label and status names; 64 KiB of JSON is far beyond that."""
 
+MAX_MAPPING_DEPTH: Final = 16
+"""Nesting of a mapping (labels → statuses is two levels). A deeper document
+would be refused by the JSON encoder on every later read of the list."""
+
 _ID_BYTES: Final = 16  # 128 random bits: not to be found by trying
 _SECRET_BYTES: Final = 32
-_MAX_ID_CHARS: Final = 64
 _MAX_CURSOR_CHARS: Final = 512
+# Anything else is not an id this module made: never sent to the database
+# (PostgreSQL refuses a NUL in a TEXT parameter with an error, not "no row").
+_ID = re.compile(r"[0-9a-f]{32}")
+_CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00")
 
 
 class BadCursor(ValueError):
@@ -121,9 +130,25 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         not isinstance(position, list)
         or len(position) != 2
         or not all(isinstance(part, str) for part in position)
+        or not _CREATED_AT.fullmatch(position[0])
+        or not _ID.fullmatch(position[1])
     ):
         raise BadCursor("cursor is not one this list gave")
     return position[0], position[1]
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, level = pending.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        for child in children:
+            pending.append((child, level + 1))
+        deepest = max(deepest, level + (1 if isinstance(item, dict | list) else 0))
+    return deepest
 
 
 _COLUMNS: Final = (
@@ -166,7 +191,16 @@ class WebhookRegistry:
             raise ValueError("organization must not be empty")
         stored_mapping = None
         if mapping is not None:
-            stored_mapping = json.dumps(mapping, separators=(",", ":"), ensure_ascii=False)
+            if _depth(mapping) > MAX_MAPPING_DEPTH:
+                raise ValueError(f"mapping nests deeper than {MAX_MAPPING_DEPTH} levels")
+            try:
+                stored_mapping = json.dumps(
+                    mapping, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+                )
+            except ValueError:
+                raise ValueError(
+                    "mapping holds a number JSON cannot carry (NaN, Infinity)"
+                ) from None
             if len(stored_mapping) > MAX_MAPPING_CHARS:
                 raise ValueError(f"mapping is over {MAX_MAPPING_CHARS} characters of JSON")
         registration = WebhookRegistration(
@@ -275,7 +309,7 @@ class WebhookRegistry:
 
 
 def _plausible_id(registration_id: str) -> bool:
-    return bool(registration_id) and len(registration_id) <= _MAX_ID_CHARS
+    return isinstance(registration_id, str) and _ID.fullmatch(registration_id) is not None
 
 
 def _matching(organization_id: str | None) -> str:

@@ -10,6 +10,7 @@ attacks, or one on the registrations themselves, run on both backends.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -445,6 +446,42 @@ def test_the_list_is_paged_and_never_shows_a_secret(api: Api) -> None:
     for params in ({"limit": 0}, {"limit": 501}, {"cursor": "not-a-cursor"}, {"cursor": "W10"}):
         answer = api.client.get("/v1/webhook-registrations", params=params, headers=admin)
         assert_error(answer, 422, "validation_error")
+
+
+def test_odd_ids_cursors_and_mappings_are_4xx_never_500(api: Api) -> None:
+    """Found attacking this change: on PostgreSQL a NUL in an id or a cursor was a
+    500 (TEXT refuses it), and a NaN or a 950-deep mapping was stored, then broke
+    every later list (500)."""
+    admin = api.token("ada")
+    api.register(admin)
+    for odd in ("%00", "%C3%A9", "%ED%A0%80", "A" * 32, "0" * 31, "0" * 33):
+        for method, path in (
+            ("GET", f"/v1/webhook-registrations/{odd}"),
+            ("POST", f"/v1/webhook-registrations/{odd}/rotate"),
+            ("DELETE", f"/v1/webhook-registrations/{odd}"),
+            ("POST", f"/v1/webhooks/github/{odd}"),
+        ):
+            answer = api.client.request(method, path, headers=admin, content=b"{}")
+            assert_error(answer, 404, "not_found")
+    for position in (["\u0000", "x"], ["2026-01-01T00:00:00.000000+00:00", "\u0000"], [1, 2]):
+        cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode()
+        answer = api.client.get(
+            "/v1/webhook-registrations", params={"cursor": cursor}, headers=admin
+        )
+        assert_error(answer, 422, "validation_error")
+    json_headers = {**admin, "Content-Type": "application/json"}
+    for mapping in ('{"a": NaN}', '{"a": -Infinity}', '{"a": ' + "[" * 950 + "]" * 950 + "}"):
+        body = ('{"tracker": "github", "mapping": ' + mapping + "}").encode()
+        answer = api.client.post("/v1/webhook-registrations", content=body, headers=json_headers)
+        assert answer.status_code in (400, 422), answer.text
+    deep_enough = {"a": {"b": {"c": ["in_progress"]}}}
+    made = api.client.post(
+        "/v1/webhook-registrations", json={"tracker": "jira", "mapping": deep_enough}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    listed = api.client.get("/v1/webhook-registrations", headers=admin)
+    assert listed.status_code == 200, listed.text
+    assert [r["mapping"] for r in listed.json()["registrations"]] == [None, deep_enough]
 
 
 def test_a_body_over_the_webhook_limit_is_refused(api: Api) -> None:
