@@ -327,6 +327,13 @@ def test_openapi_documents_the_webhook(make_client: Client) -> None:
     assert "security" not in operation  # no bearer token: trackers sign instead
     schemas = document["components"]["schemas"]
     assert {"WebhookApplied", "WebhookPublished", "WebhookIgnored"} <= set(schemas)
+    registrations = document["paths"]
+    assert {"get", "post"} <= set(registrations["/v1/webhook-registrations"])
+    assert {"get", "delete"} <= set(registrations["/v1/webhook-registrations/{registration_id}"])
+    assert "post" in registrations["/v1/webhook-registrations/{registration_id}/rotate"]
+    # The secret is in the answers of create and rotate, never in what is listed.
+    assert "secret" in schemas["WebhookSecretOut"]["properties"]
+    assert "secret" not in schemas["WebhookRegistrationOut"]["properties"]
 
 
 # ----------------------------------------------------------------- with Kafka
