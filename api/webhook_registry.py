@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from eventsourcing.persistence import IntegrityError
+
 from projections.store import Tx, ViewStore
 
 __all__ = [
@@ -179,7 +181,15 @@ class WebhookRegistry:
 
     def __init__(self, store: ViewStore) -> None:
         self.store = store
-        with store.transaction() as tx:
+        try:
+            self._create_table()
+        except IntegrityError:
+            # PostgreSQL: another process (a worker starting beside this one)
+            # created the table between our IF NOT EXISTS check and ours.
+            self._create_table()
+
+    def _create_table(self) -> None:
+        with self.store.transaction() as tx:
             for statement in DDL:
                 tx.execute(statement)
 

@@ -91,3 +91,8 @@ def test_every_mistake_is_one_readable_line(tmp_path: Path, args: list[str]) -> 
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("okr webhook"), lines[0]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("action", [[], ["create"], ["list"], ["rotate"], ["delete"]])
+def test_every_webhook_command_has_help(tmp_path: Path, action: list[str]) -> None:
+    assert "usage: okr webhook" in okr(tmp_path, "webhook", *action, "--help").stdout
