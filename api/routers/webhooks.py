@@ -19,6 +19,7 @@ twice changes nothing (idempotent by ``event_id``).
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from typing import Annotated, Any, Final, Literal
@@ -177,7 +178,12 @@ def _refuse_stale_linear_delivery(payload: dict[str, Any]) -> None:
     sent = payload.get("webhookTimestamp")
     if isinstance(sent, bool) or not isinstance(sent, int | float):
         raise ApiError(401, "linear: a signed delivery needs a numeric webhookTimestamp")
-    if abs(time.time() - sent / 1000) > LINEAR_MAX_AGE_SECONDS:
+    try:
+        off = abs(time.time() - sent / 1000)
+    except OverflowError:  # an integer beyond any float
+        off = math.inf
+    # "not <=" so that NaN (json.loads reads it) is refused too.
+    if not off <= LINEAR_MAX_AGE_SECONDS:
         raise ApiError(401, "linear: webhookTimestamp is more than a minute off (replay?)")
 
 

@@ -210,6 +210,21 @@ def test_a_stale_linear_delivery_is_refused_even_when_signed(api: Api) -> None:
     assert api.log_end() == 0
 
 
+def test_a_linear_timestamp_that_is_no_time_is_refused(api: Api) -> None:
+    """Found attacking this change: NaN passed the freshness check and an integer
+    beyond any float was a 500 (only for a holder of the secret, but still)."""
+    registration = api.register(api.token("ada"), "linear")
+    document = payload("linear")
+    del document["webhookTimestamp"]
+    for stamp in (b"NaN", b"Infinity", b"1" + b"0" * 400, b'"1700000000000"', b"true"):
+        body = json.dumps(document).encode()[:-1] + b', "webhookTimestamp": ' + stamp + b"}"
+        answer = api.deliver(
+            registration["url"], body, signed("linear", body, registration["secret"])
+        )
+        assert_error(answer, 401, "unauthorized")
+    assert api.log_end() == 0
+
+
 # ------------------------------------------------------------ organizations
 
 
