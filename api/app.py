@@ -17,6 +17,7 @@ from api.routers import (
     issues,
     objectives,
     teams,
+    webhook_registrations,
     webhooks,
 )
 from runtime.bootstrap import Runtime, build_runtime
@@ -50,8 +51,9 @@ def create_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (health, teams, cycles, cycle_views, objectives, issues, webhooks):
+    for module in (health, teams, cycles, cycle_views, objectives, issues, webhook_registrations):
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
+    app.include_router(webhooks.router, prefix="/v1")  # signature first, then parsing
     app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
     return app
 

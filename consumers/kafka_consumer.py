@@ -131,8 +131,8 @@ class IngestionSettings(BaseSettings):
         default="default",
         min_length=1,
         max_length=MAX_ORGANIZATION_CHARS,
-        description="organization of a message without an okr-organization header, "
-        "and of a webhook without ?organization=",
+        description="organization of a message without an okr-organization header "
+        "(a webhook's is always its registration's)",
     )
     kafka_group_instance_id: str | None = Field(
         default=None,

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from api.tokens import TokenStore
+from api.webhook_registry import WebhookRegistry
 from commands.application import OkrApplication
 from projections.cycles import CyclesView
 from projections.follower import Follower
@@ -30,6 +31,7 @@ class Runtime:
     app: OkrApplication
     store: ViewStore
     tokens: TokenStore
+    webhooks: WebhookRegistry
     follower: Follower
     following: bool = field(default=False)
     closed: bool = field(default=False)
@@ -80,5 +82,6 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         app=app,
         store=store,
         tokens=TokenStore(store, settings.token_cache_seconds),
+        webhooks=WebhookRegistry(store),
         follower=follower,
     )

@@ -8,8 +8,9 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
-from runtime.bootstrap import build_runtime
+from runtime.bootstrap import Runtime, build_runtime
 from runtime.settings import Settings
 
 
@@ -141,12 +142,144 @@ def _demo(args: argparse.Namespace) -> int:
             return 1
         loaded = load_demo(runtime.app)
         _, token = runtime.tokens.create(ORG, "olivia", "admin")
+        hook = runtime.webhooks.create(ORG, "github")
     finally:
         runtime.close()
     print(f"loaded the demo organization {ORG!r}: {len(loaded.objectives)} objectives,")
     print(f"{len(loaded.key_results)} key results, {loaded.last_position} events.")
     print(f"admin token for {ORG}/olivia (shown once): {token}")
     print(f"current cycle: {loaded.cycles['current']}")
+    print(f"GitHub webhook for {ORG}: POST {hook.url}, secret (shown once): {hook.secret}")
+    return 0
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` report a usage mistake as one line (and exit 2), not usage + line."""
+
+    def error(message: str) -> NoReturn:
+        parser.exit(2, f"{parser.prog}: {message}\n")
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser
+
+
+def _webhook_runtime(prog: str) -> Runtime | None:
+    """The runtime, or None after one line saying why the store cannot be opened.
+
+    A one-shot command's stderr is for its one line of error: the stores'
+    own INFO notes (opened, closed) are left out.
+    """
+    logging.getLogger("runtime").setLevel(logging.WARNING)
+    try:
+        return build_runtime()
+    except Exception as error:  # a bad OKR_DATABASE_URL, an unreachable server
+        print(f"{prog}: cannot open the store ({type(error).__name__}: {error})", file=sys.stderr)
+        return None
+
+
+def _webhook_create(args: argparse.Namespace) -> int:
+    import json
+
+    from consumers.trackers import UnknownTracker, get_adapter
+
+    prog = "okr webhook create"
+    try:
+        tracker = get_adapter(args.tracker).name
+    except UnknownTracker as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    if not args.org.strip():
+        print(f"{prog}: --org must not be blank", file=sys.stderr)
+        return 2
+    mapping = None
+    if args.mapping is not None:
+        try:
+            mapping = json.loads(args.mapping)
+        except ValueError as error:
+            print(f"{prog}: --mapping is not JSON ({error})", file=sys.stderr)
+            return 2
+        if not isinstance(mapping, dict):
+            print(f"{prog}: --mapping must be a JSON object", file=sys.stderr)
+            return 2
+    runtime = _webhook_runtime(prog)
+    if runtime is None:
+        return 1
+    try:
+        most = runtime.settings.webhook_registrations_per_organization
+        if runtime.webhooks.count(args.org) >= most:
+            print(
+                f"{prog}: {args.org!r} already has {most} webhook registrations"
+                " (OKR_WEBHOOK_REGISTRATIONS_PER_ORGANIZATION)",
+                file=sys.stderr,
+            )
+            return 1
+        hook = runtime.webhooks.create(args.org, tracker, mapping)
+    except ValueError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 2
+    finally:
+        runtime.close()
+    print(f"id      {hook.registration_id}")
+    print(f"url     {hook.url}")
+    print(f"secret  {hook.secret}")
+    print(f"give the url and secret to {tracker}; the secret is not shown again", file=sys.stderr)
+    return 0
+
+
+def _webhook_list(args: argparse.Namespace) -> int:
+    runtime = _webhook_runtime("okr webhook list")
+    if runtime is None:
+        return 1
+    try:
+        cursor = None
+        while True:
+            page = runtime.webhooks.page(args.org, 500, cursor)
+            for hook in page.registrations:
+                rotated = f"  rotated={hook.rotated_at}" if hook.rotated_at else ""
+                print(
+                    f"{hook.registration_id}  org={hook.organization_id}  tracker={hook.tracker}"
+                    f"  url={hook.url}  created={hook.created_at}{rotated}"
+                )
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    finally:
+        runtime.close()
+    return 0
+
+
+def _webhook_rotate(args: argparse.Namespace) -> int:
+    runtime = _webhook_runtime("okr webhook rotate")
+    if runtime is None:
+        return 1
+    try:
+        hook = runtime.webhooks.rotate(args.registration_id, args.org)
+    finally:
+        runtime.close()
+    if hook is None:
+        print(
+            f"okr webhook rotate: no webhook registration {args.registration_id!r}", file=sys.stderr
+        )
+        return 1
+    print(f"secret  {hook.secret}")
+    print("the old secret no longer verifies; the new one is not shown again", file=sys.stderr)
+    return 0
+
+
+def _webhook_delete(args: argparse.Namespace) -> int:
+    runtime = _webhook_runtime("okr webhook delete")
+    if runtime is None:
+        return 1
+    try:
+        deleted = runtime.webhooks.delete(args.registration_id, args.org)
+    finally:
+        runtime.close()
+    if not deleted:
+        print(
+            f"okr webhook delete: no webhook registration {args.registration_id!r}", file=sys.stderr
+        )
+        return 1
+    print(f"deleted {args.registration_id}")
     return 0
 
 
@@ -237,6 +370,35 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--force", action="store_true", help="load even if there are events")
     demo.set_defaults(run=_demo)
+
+    webhook = _one_line_errors(
+        commands.add_parser(
+            "webhook", help="manage webhook registrations (one URL and secret each)"
+        )
+    )
+    webhook_commands = webhook.add_subparsers(
+        dest="webhook_command", required=True, metavar="ACTION"
+    )
+    hook_create = _one_line_errors(
+        webhook_commands.add_parser("create", help="register a tracker; prints id, url and secret")
+    )
+    hook_create.add_argument("--org", required=True, help="organization deliveries land in")
+    hook_create.add_argument("--tracker", required=True, help="github, gitlab, jira or linear")
+    hook_create.add_argument("--mapping", help="a JSON object of mapping settings (kept for later)")
+    hook_create.set_defaults(run=_webhook_create)
+    hook_list = _one_line_errors(
+        webhook_commands.add_parser("list", help="list registrations (never the secrets)")
+    )
+    hook_list.add_argument("--org", help="only this organization's registrations")
+    hook_list.set_defaults(run=_webhook_list)
+    for action, run, what in (
+        ("rotate", _webhook_rotate, "give a registration a new secret and print it once"),
+        ("delete", _webhook_delete, "delete a registration: its URL answers 404 from then on"),
+    ):
+        command = _one_line_errors(webhook_commands.add_parser(action, help=what))
+        command.add_argument("registration_id", help="the id printed by `okr webhook create`")
+        command.add_argument("--org", help="refuse unless the registration is this organization's")
+        command.set_defaults(run=run)
 
     token = commands.add_parser("token", help="manage API bearer tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")

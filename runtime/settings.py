@@ -63,10 +63,13 @@ class Settings(BaseSettings):
     max_page_limit: int = Field(
         default=500, ge=1, le=10_000, description="the largest `limit` a list accepts; more is 422"
     )
-    webhook_secret_github: str | None = None
-    webhook_secret_gitlab: str | None = None
-    webhook_secret_jira: str | None = None
-    webhook_secret_linear: str | None = None
+    webhook_registrations_per_organization: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="most webhook registrations one organization may hold (each one is a "
+        "stored secret and a URL that accepts deliveries)",
+    )
 
     @property
     def embedded(self) -> bool:

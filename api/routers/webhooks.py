@@ -1,12 +1,14 @@
 """Tracker webhooks: a tracker's native payload in, one canonical issue event out.
 
-``POST /webhooks/{tracker}`` (SPEC §4, §7) needs no bearer token: a tracker
-proves itself with its signature when a secret is configured for it
-(``OKR_WEBHOOK_SECRET_<TRACKER>``). The payload is adapted by
-``consumers.trackers``; the event is then published to Kafka when
-``OKR_KAFKA_BOOTSTRAP`` is set (202: the consumer applies it), else applied
-in-process (200, with what it did). The organization is ``?organization=``,
-else ``OKR_ISSUE_ORGANIZATION`` (default ``default``).
+``POST /webhooks/{tracker}/{registration_id}`` (SPEC §4, §9) needs no bearer
+token: the delivery must be signed with the secret of that registration
+(``api/webhook_registry.py``, made by ``POST /webhook-registrations`` or
+``okr webhook create``), else 401 and nothing is recorded. The organization
+is the registration's, never anything in the request. The payload is
+adapted by ``consumers.trackers`` (whose ``event_id`` is a digest of the
+signed body, so a replay under another delivery id changes nothing); the
+event is then published to Kafka when ``OKR_KAFKA_BOOTSTRAP`` is set (202:
+the consumer applies it), else applied in-process (200, with what it did).
 
 Answers are chosen for trackers, which retry a delivery that fails: a 5xx
 (database or broker unavailable) is retried, a payload that is not an issue
@@ -17,12 +19,13 @@ twice changes nothing (idempotent by ``event_id``).
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from pydantic import BaseModel, Field
@@ -32,13 +35,7 @@ from api.deps import RuntimeDep
 from api.errors import ApiError, ErrorResponse
 from commands.actor import Actor
 from consumers.issue_event import InvalidIssueEvent, IssueEvent
-from consumers.kafka_consumer import (
-    DATABASE_UNAVAILABLE,
-    IngestionSettings,
-    check_organization,
-    ensure_storable,
-    issue_report,
-)
+from consumers.kafka_consumer import DATABASE_UNAVAILABLE, ensure_storable, issue_report
 from consumers.publisher import IssueEventPublisher
 from consumers.trackers import TrackerAdapter, UnknownTracker, UnsupportedPayload, get_adapter
 from domain.values import TokenRole
@@ -49,7 +46,9 @@ __all__ = ["close_webhook_publisher", "router"]
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 MAX_WEBHOOK_BYTES: Final = 5 * 1024 * 1024
-"""Issue payloads are a few kilobytes; GitHub caps deliveries at 25 MB, for pushes."""
+"""Issue payloads are a few kilobytes; GitHub caps deliveries at 25 MB, for pushes.
+A second line behind the body-size middleware, which stops a longer body while
+it is still being read."""
 
 LINEAR_MAX_AGE_SECONDS: Final = 60.0
 """Linear's advice: refuse a signed delivery whose ``webhookTimestamp`` is further
@@ -81,8 +80,11 @@ class WebhookIgnored(BaseModel):
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "the body is not a JSON object"},
-    401: {"model": ErrorResponse, "description": "signature missing or wrong (secret set)"},
-    404: {"model": ErrorResponse, "description": "no adapter for this tracker"},
+    401: {"model": ErrorResponse, "description": "signature missing or wrong"},
+    404: {
+        "model": ErrorResponse,
+        "description": "no such registration for this tracker, or no such tracker",
+    },
     413: {"model": ErrorResponse, "description": "payload too large"},
     422: {"model": ErrorResponse, "description": "an issue event that cannot be valid"},
     503: {"model": ErrorResponse, "description": "database or Kafka unavailable: retry"},
@@ -109,7 +111,7 @@ _BODY: dict[str, Any] = {
 
 
 @router.post(
-    "/{tracker}",
+    "/{tracker}/{registration_id}",
     response_model=WebhookApplied,
     responses=_RESPONSES,
     openapi_extra=_BODY,
@@ -119,35 +121,30 @@ async def receive_webhook(
     request: Request,
     runtime: RuntimeDep,
     tracker: Annotated[str, Path(description="github, gitlab, jira or linear")],
-    organization: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="organization the issue belongs to; default OKR_ISSUE_ORGANIZATION",
-        ),
-    ] = None,
+    registration_id: Annotated[
+        str, Path(description="the id `POST /v1/webhook-registrations` answered")
+    ],
 ) -> JSONResponse:
-    """Signatures, when ``OKR_WEBHOOK_SECRET_<TRACKER>`` is set: GitHub
-    ``X-Hub-Signature-256``, GitLab ``X-Gitlab-Token``, Jira ``X-Hub-Signature``,
-    Linear ``Linear-Signature`` (and a ``webhookTimestamp`` within a minute)."""
+    """Signed with the registration's secret: GitHub ``X-Hub-Signature-256``,
+    GitLab ``X-Gitlab-Token``, Jira ``X-Hub-Signature``, Linear
+    ``Linear-Signature`` (and a ``webhookTimestamp`` within a minute)."""
     try:
         adapter = get_adapter(tracker)
     except UnknownTracker as error:
         raise ApiError(404, str(error)) from None
     try:
-        organization = check_organization(
-            organization if organization is not None else IngestionSettings().issue_organization,
-            "organization",
-        )
-    except InvalidIssueEvent as error:
-        raise ApiError(422, error.reason, code="validation_error") from None
+        registration = await run_in_threadpool(runtime.webhooks.get, registration_id)
+    except DATABASE_UNAVAILABLE:
+        raise ApiError(503, "the database is unavailable; retry the delivery") from None
+    if registration is None or registration.tracker != adapter.name:
+        raise ApiError(404, f"no {adapter.name} webhook registration {registration_id[:64]!r}")
 
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:
         raise ApiError(413, f"payload over {MAX_WEBHOOK_BYTES} bytes", code="payload_too_large")
     headers = request.headers
-    secret = _secret_for(runtime, adapter)
-    if secret and not adapter.verify(body, headers, secret):
+    # Before the body is parsed: an unsigned caller costs one HMAC, nothing more.
+    if not adapter.verify(body, headers, registration.secret):
         raise ApiError(401, f"the {adapter.name} signature is missing or does not match")
     try:
         payload = json.loads(body)
@@ -155,7 +152,7 @@ async def receive_webhook(
         raise ApiError(400, "the body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise ApiError(400, f"the body must be a JSON object, not {type(payload).__name__}")
-    if secret and adapter.name == "linear":
+    if adapter.name == "linear":
         _refuse_stale_linear_delivery(payload)
 
     try:
@@ -166,6 +163,7 @@ async def receive_webhook(
     except InvalidIssueEvent as invalid:
         raise ApiError(422, invalid.reason, code="validation_error") from None
 
+    organization = registration.organization_id
     if runtime.settings.kafka_bootstrap:
         await run_in_threadpool(_publish, request.app, runtime, event, organization)
         return _answer(202, WebhookPublished(event_id=event.event_id))
@@ -176,16 +174,16 @@ def _answer(status: int, body: BaseModel) -> JSONResponse:
     return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
 
 
-def _secret_for(runtime: Runtime, adapter: TrackerAdapter) -> str | None:
-    secret = getattr(runtime.settings, f"webhook_secret_{adapter.name}", None)
-    return secret if isinstance(secret, str) and secret else None
-
-
 def _refuse_stale_linear_delivery(payload: dict[str, Any]) -> None:
     sent = payload.get("webhookTimestamp")
     if isinstance(sent, bool) or not isinstance(sent, int | float):
         raise ApiError(401, "linear: a signed delivery needs a numeric webhookTimestamp")
-    if abs(time.time() - sent / 1000) > LINEAR_MAX_AGE_SECONDS:
+    try:
+        off = abs(time.time() - sent / 1000)
+    except OverflowError:  # an integer beyond any float
+        off = math.inf
+    # "not <=" so that NaN (json.loads reads it) is refused too.
+    if not off <= LINEAR_MAX_AGE_SECONDS:
         raise ApiError(401, "linear: webhookTimestamp is more than a minute off (replay?)")
 
 

@@ -3,7 +3,7 @@
 This module owns what every adapter needs and no adapter should re-implement:
 case-insensitive header lookup, defensive reads of untrusted JSON (so a
 malformed payload raises ``InvalidIssueEvent`` and never ``KeyError`` or
-``TypeError``), timestamp parsing, the deterministic fallback ``event_id``,
+``TypeError``), timestamp parsing, the ``event_id`` (a digest of the signed body),
 the "in progress" label convention, and constant-time HMAC checks.
 
 It lives apart from ``consumers.trackers`` (the package ``__init__``) only so
@@ -44,11 +44,10 @@ __all__ = [
     "header",
     "hex_signature_matches",
     "hmac_sha256_hex",
-    "id_part",
-    "payload_digest_id",
     "require_int",
     "require_text",
     "signature_matches",
+    "signed_content_id",
     "to_estimate",
     "to_utc",
 ]
@@ -210,37 +209,29 @@ def first_time(
 
 # --- event ids ---------------------------------------------------------------------
 
-# Longer than any real delivery id, short enough that "<tracker>:<kind>:<id>"
-# stays well inside IssueEvent's 200-character event_id.
-_MAX_ID_PART: Final = 128
-_PRINTABLE_ID = re.compile(r"^[\x21-\x7e]+$")
 
+def signed_content_id(
+    tracker: str, payload: Mapping[str, Any], restamped_fields: Iterable[str] = ()
+) -> str:
+    """``"<tracker>:sha256:<hex>"`` of the payload's canonical JSON: the event id.
 
-def id_part(value: Any) -> str | None:
-    """A header or body value fit to be part of an event id, else ``None``.
-
-    Delivery ids are UUIDs or numbers; anything empty, huge or with spaces
-    or control characters is treated as absent, so the caller falls back to
-    the next source instead of minting a strange id.
-    """
-    number = as_int(value)
-    text = str(number) if number is not None else value
-    if not isinstance(text, str):
-        return None
-    text = text.strip()
-    if not text or len(text) > _MAX_ID_PART or not _PRINTABLE_ID.match(text):
-        return None
-    return text
-
-
-def payload_digest_id(tracker: str, payload: Mapping[str, Any]) -> str:
-    """``"<tracker>:sha256:<hex>"`` of the payload's canonical JSON.
+    Only signed content may name an event (SPEC §9): no tracker's signature
+    covers a delivery-id header (GitHub, Jira and Linear sign the body alone,
+    GitLab signs nothing), so a header-based id would let anyone replay a
+    captured signed body under a fresh delivery id and have it count again.
+    The body is what a forger cannot change, so the id is its digest.
 
     Canonical means sorted keys and no whitespace, so the same payload
     delivered twice, even re-serialised by a relay, gets the same id.
+    ``restamped_fields`` are top-level keys left out because the tracker
+    re-stamps them on a retry of the same event (Linear's
+    ``webhookTimestamp``); they are still signed, so leaving them out only
+    makes a genuine retry idempotent.
     """
+    left_out = frozenset(restamped_fields)
+    content = {k: v for k, v in payload.items() if k not in left_out} if left_out else payload
     try:
-        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidIssueEvent(f"{tracker}: payload is not plain JSON ({exc})") from exc
     digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

@@ -37,10 +37,9 @@ from consumers.trackers._common import (
     has_in_progress_label,
     header,
     hex_signature_matches,
-    id_part,
-    payload_digest_id,
     require_int,
     require_text,
+    signed_content_id,
     to_utc,
 )
 
@@ -106,8 +105,8 @@ def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
     number = require_int(TRACKER, issue.get("number"), "issue.number")
     state = require_text(TRACKER, issue.get("state"), "issue.state").lower()
 
-    delivery = id_part(header(headers, "X-GitHub-Delivery"))
-    event_id = f"{TRACKER}:delivery:{delivery}" if delivery else payload_digest_id(TRACKER, payload)
+    # Not X-GitHub-Delivery: the signature does not cover it (SPEC §9).
+    event_id = signed_content_id(TRACKER, payload)
     # updated_at is the time of the snapshot the payload describes (it moves
     # with every change, closing included, and is never before closed_at).
     occurred_at = first_time(

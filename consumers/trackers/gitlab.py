@@ -36,11 +36,10 @@ from consumers.trackers._common import (
     first_time,
     has_in_progress_label,
     header,
-    id_part,
-    payload_digest_id,
     require_int,
     require_text,
     signature_matches,
+    signed_content_id,
     to_estimate,
     to_utc,
 )
@@ -59,14 +58,6 @@ _CATEGORY_STATUS: Final[Mapping[str, IssueStatusName]] = {
     "canceled": "cancelled",
     "cancelled": "cancelled",
 }
-
-# Most stable first: Idempotency-Key survives retries; X-Gitlab-Event-UUID is
-# shared by every hook one event fires; X-Gitlab-Webhook-UUID is per request.
-_DELIVERY_HEADERS: Final = (
-    ("Idempotency-Key", "idempotency-key"),
-    ("X-Gitlab-Event-UUID", "event-uuid"),
-    ("X-Gitlab-Webhook-UUID", "webhook-uuid"),
-)
 
 
 def _label_names(payload: Mapping[str, Any], attributes: Mapping[str, Any]) -> list[str]:
@@ -106,14 +97,6 @@ def _status(
     raise InvalidIssueEvent(f"gitlab: unknown object_attributes.state {state!r}")
 
 
-def _event_id(payload: Mapping[str, Any], headers: Mapping[str, str]) -> str:
-    for name, kind in _DELIVERY_HEADERS:
-        value = id_part(header(headers, name))
-        if value is not None:
-            return f"{TRACKER}:{kind}:{value}"
-    return payload_digest_id(TRACKER, payload)
-
-
 def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
     """The canonical event for one GitLab issue or work-item hook.
 
@@ -147,7 +130,9 @@ def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
         ],
     )
     return build_event(
-        event_id=_event_id(payload, headers),
+        # Not the Idempotency-Key / X-Gitlab-*-UUID headers: nothing binds
+        # them to the body (SPEC §9), so the body's digest names the event.
+        event_id=signed_content_id(TRACKER, payload),
         tracker=TRACKER,
         issue_key=f"{project}#{iid}",
         status=status,

@@ -32,7 +32,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from consumers.issue_event import (
-    MAX_EVENT_ID_CHARS,
     InvalidIssueEvent,
     IssueEvent,
     IssueStatusName,
@@ -47,9 +46,8 @@ from consumers.trackers._common import (
     first_time,
     header,
     hex_signature_matches,
-    id_part,
-    payload_digest_id,
     require_text,
+    signed_content_id,
     to_estimate,
     to_utc,
 )
@@ -165,25 +163,6 @@ def _story_points(payload: Mapping[str, Any], issue: Mapping[str, Any]) -> float
     return None
 
 
-def _event_id(
-    payload: Mapping[str, Any], headers: Mapping[str, str], issue: Mapping[str, Any], event: str
-) -> str:
-    identifier = id_part(header(headers, "X-Atlassian-Webhook-Identifier"))
-    if identifier is not None:
-        return f"{TRACKER}:webhook:{identifier}"
-    # No header (Jira Server/Data Center): the body's own coordinates. The
-    # changelog id, when present, separates two updates in one millisecond.
-    issue_id = id_part(issue.get("id"))
-    timestamp = id_part(payload.get("timestamp"))
-    if issue_id is not None and timestamp is not None:
-        changelog = id_part(dig(payload, "changelog", "id"))
-        suffix = f":{changelog}" if changelog is not None else ""
-        composed = f"{TRACKER}:{issue_id}:{event.removeprefix('jira:')}:{timestamp}{suffix}"
-        if len(composed) <= MAX_EVENT_ID_CHARS:
-            return composed
-    return payload_digest_id(TRACKER, payload)
-
-
 def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
     """The canonical event for one ``jira:issue_created`` / ``jira:issue_updated``.
 
@@ -214,7 +193,9 @@ def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
         ],
     )
     return build_event(
-        event_id=_event_id(payload, headers, issue, event),
+        # Not X-Atlassian-Webhook-Identifier: the signature does not cover it
+        # (SPEC §9), so the signed body's digest names the event.
+        event_id=signed_content_id(TRACKER, payload),
         tracker=TRACKER,
         issue_key=key,
         status=status,

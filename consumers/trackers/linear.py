@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from consumers.issue_event import (
-    MAX_EVENT_ID_CHARS,
     InvalidIssueEvent,
     IssueEvent,
     IssueStatusName,
@@ -36,8 +35,7 @@ from consumers.trackers._common import (
     first_time,
     header,
     hex_signature_matches,
-    id_part,
-    payload_digest_id,
+    signed_content_id,
     to_estimate,
     to_utc,
 )
@@ -82,21 +80,6 @@ def _status(data: Mapping[str, Any]) -> tuple[IssueStatusName, str | None]:
     return mapped, as_text(dig(data, "state", "name"))
 
 
-def _event_id(payload: Mapping[str, Any], headers: Mapping[str, str]) -> str:
-    delivery = id_part(header(headers, "Linear-Delivery"))
-    if delivery is not None:
-        return f"{TRACKER}:delivery:{delivery}"
-    # webhookId names the subscription, not the delivery; with the send time
-    # it names one delivery.
-    webhook = id_part(payload.get("webhookId"))
-    sent = id_part(payload.get("webhookTimestamp"))
-    if webhook is not None and sent is not None:
-        composed = f"{TRACKER}:webhook:{webhook}:{sent}"
-        if len(composed) <= MAX_EVENT_ID_CHARS:
-            return composed
-    return payload_digest_id(TRACKER, payload)
-
-
 def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
     """The canonical event for one Linear ``Issue`` create/update webhook.
 
@@ -130,7 +113,10 @@ def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
         ],
     )
     return build_event(
-        event_id=_event_id(payload, headers),
+        # Not Linear-Delivery: the signature does not cover it (SPEC §9). The
+        # send time is left out so that a retry of the same event, re-stamped,
+        # keeps its id.
+        event_id=signed_content_id(TRACKER, payload, restamped_fields=("webhookTimestamp",)),
         tracker=TRACKER,
         issue_key=issue_key,
         status=status,

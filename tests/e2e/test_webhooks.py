@@ -1,8 +1,11 @@
-"""POST /v1/webhooks/{tracker}: real tracker payloads over HTTP (SPEC §4, §7).
+"""POST /v1/webhooks/{tracker}/{registration}: real tracker payloads over HTTP (SPEC §4, §9).
 
-Embedded mode (no Kafka): the event is applied in-process and the answer says
-what happened. With Kafka configured: the canonical event is published, and
-read back here from the real broker.
+Every delivery goes to a registration's URL, signed with its secret (SPEC §9
+supersedes the unsigned ``/v1/webhooks/{tracker}?organization=``; the attacks
+on it are in tests/security/test_webhook_forgery.py). Embedded mode (no
+Kafka): the event is applied in-process and the answer says what happened.
+With Kafka configured: the canonical event is published, and read back here
+from the real broker.
 """
 
 from __future__ import annotations
@@ -42,13 +45,6 @@ FIXTURES_DIR = Path(
     or Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "trackers"
 )
 FIXTURES = sorted(FIXTURES_DIR.glob("*/*.json"))
-
-SECRETS = {
-    "github": "gh-s3cret",
-    "gitlab": "gl-t0ken",
-    "jira": "jira-s3cret",
-    "linear": "lin-s3cret",
-}
 
 
 def fixture_id(path: Path) -> str:
@@ -90,6 +86,24 @@ def runtime_of(client: TestClient) -> Runtime:
     return runtime
 
 
+class Hook:
+    """A registration of one tracker for one organization: its URL and secret."""
+
+    def __init__(self, client: TestClient, tracker: str, organization: str = "default") -> None:
+        registration = runtime_of(client).webhooks.create(organization, tracker)
+        self.client = client
+        self.tracker = tracker
+        self.url = registration.url
+        self.secret = registration.secret
+
+    def post(self, body: bytes, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        """Deliver ``body`` signed with this registration's secret."""
+        if self.tracker == "linear":
+            body = fresh_linear(body)
+        signed = {**signature_headers(self.tracker, body, self.secret), **(headers or {})}
+        return self.client.post(self.url, content=body, headers=signed, **kwargs)
+
+
 def signature_headers(tracker: str, body: bytes, secret: str) -> dict[str, str]:
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {
@@ -125,8 +139,9 @@ def test_every_fixture_is_applied_in_process(make_client: Client, path: Path) ->
     client = make_client()
     tracker, body = path.parent.name, path.read_bytes()
     expected = adapt(tracker, json.loads(body), {})
+    hook = Hook(client, tracker)
 
-    first = client.post(f"/v1/webhooks/{tracker}", content=body)
+    first = hook.post(body)
     assert first.status_code == 200, first.text
     answer = first.json()
     assert answer["event_id"] == expected.event_id
@@ -138,21 +153,21 @@ def test_every_fixture_is_applied_in_process(make_client: Client, path: Path) ->
     assert issue.last_occurred_at == expected.occurred_at
     assert str(issue.id) == answer["issue_id"]
 
-    again = client.post(f"/v1/webhooks/{tracker}", content=body)
+    again = hook.post(body)
     assert again.status_code == 200, again.text
     assert (again.json()["duplicate"], again.json()["applied"]) == (True, False)
     assert len(stored_issue(client, "default", tracker, expected.issue_key).applied_event_ids) == 1
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)
-def test_every_fixture_is_verified_when_a_secret_is_set(make_client: Client, path: Path) -> None:
+def test_every_fixture_is_verified(make_client: Client, path: Path) -> None:
     tracker = path.parent.name
-    secret = SECRETS[tracker]
-    client = make_client(**{f"webhook_secret_{tracker}": secret})
+    client = make_client()
+    hook = Hook(client, tracker)
     body = path.read_bytes()
     if tracker == "linear":
         body = fresh_linear(body)
-    url = f"/v1/webhooks/{tracker}"
+    url, secret = hook.url, hook.secret
 
     unsigned = client.post(url, content=body)
     assert unsigned.status_code == 401, unsigned.text
@@ -172,55 +187,60 @@ def test_every_fixture_is_verified_when_a_secret_is_set(make_client: Client, pat
 
 
 def test_a_stale_signed_linear_delivery_is_refused(make_client: Client) -> None:
-    client = make_client(webhook_secret_linear=SECRETS["linear"])
+    client = make_client()
+    hook = Hook(client, "linear")
     path = FIXTURES_DIR / "linear" / "issue_create.state_unstarted.zulip.json"
     payload = json.loads(path.read_bytes())
     payload["webhookTimestamp"] = int((time.time() - 300) * 1000)  # five minutes ago
     body = json.dumps(payload).encode()
     answer = client.post(
-        "/v1/webhooks/linear",
-        content=body,
-        headers=signature_headers("linear", body, SECRETS["linear"]),
+        hook.url, content=body, headers=signature_headers("linear", body, hook.secret)
     )
     assert answer.status_code == 401
     assert "replay" in answer.json()["error"]["message"]
 
 
-def test_a_secret_for_one_tracker_leaves_the_others_open(make_client: Client) -> None:
-    client = make_client(webhook_secret_github=SECRETS["github"])
+def test_a_registration_for_one_tracker_does_not_take_another(make_client: Client) -> None:
+    client = make_client()
+    github = Hook(client, "github")
     body = (FIXTURES_DIR / "jira" / "issue_created.todo.jenkins-jira-trigger.json").read_bytes()
-    assert client.post("/v1/webhooks/jira", content=body).status_code == 200
+    url = github.url.replace("/github/", "/jira/")
+    answer = client.post(url, content=body, headers=signature_headers("jira", body, github.secret))
+    assert answer.status_code == 404
+    assert Hook(client, "jira").post(body).status_code == 200
 
 
 def test_duplicate_deliveries_are_idempotent(make_client: Client) -> None:
     client = make_client()
+    hook = Hook(client, "github")
     body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
     headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab"}
-    answers = [client.post("/v1/webhooks/github", content=body, headers=headers) for _ in range(3)]
+    answers = [hook.post(body, headers) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
-    assert {a.json()["event_id"] for a in answers} == {"github:delivery:72d3162e-cc78-11e3-81ab"}
+    # SPEC §9: the id is the digest of the signed body, not the delivery header.
+    expected_id = adapt("github", json.loads(body), {}).event_id
+    assert expected_id.startswith("github:sha256:")
+    assert {a.json()["event_id"] for a in answers} == {expected_id}
     assert [a.json()["duplicate"] for a in answers] == [False, True, True]
     issue = stored_issue(client, "default", "github", "Pritesh-30/test-repo#8")
-    assert list(issue.applied_event_ids) == ["github:delivery:72d3162e-cc78-11e3-81ab"]
+    assert list(issue.applied_event_ids) == [expected_id]
     assert issue.version == 2  # registered, then one status report
 
 
-def test_organization_comes_from_the_query_else_the_default(
-    make_client: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("OKR_ISSUE_ORGANIZATION", "acme")
+def test_organization_comes_from_the_registration_only(make_client: Client) -> None:
     client = make_client()
     body = (FIXTURES_DIR / "github" / "issues.opened.json").read_bytes()
-    assert client.post("/v1/webhooks/github", content=body).status_code == 200
-    assert client.post("/v1/webhooks/github?organization=beta", content=body).status_code == 200
+    acme, beta = Hook(client, "github", "acme"), Hook(client, "github", "beta")
+    assert acme.post(body).status_code == 200
+    # SPEC §9 supersedes ?organization=: the query names nothing.
+    assert beta.post(body, params={"organization": "acme"}).status_code == 200
     for organization in ("acme", "beta"):
         issue = stored_issue(client, organization, "github", "Codertocat/Hello-World#1")
         assert issue.organization_id == organization
+        assert issue.version == 2  # registered, then one status report: once each
     assert issue_id("default", "github", "Codertocat/Hello-World#1") not in (
         runtime_of(client).app.repository
     )
-    blank = client.post("/v1/webhooks/github?organization=%20", content=body)
-    assert blank.status_code == 422
 
 
 def test_a_webhook_moves_a_linked_key_result(make_client: Client) -> None:
@@ -242,7 +262,7 @@ def test_a_webhook_moves_a_linked_key_result(make_client: Client) -> None:
         app.link_issue(admin, objective.id, kr.key_result_id, tracker="github", issue_key=key)
 
     body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
-    answer = client.post("/v1/webhooks/github?organization=acme", content=body)
+    answer = Hook(client, "github", "acme").post(body)
     assert answer.status_code == 200, answer.text
 
     stored = app.repository.get(objective.id)
@@ -261,13 +281,12 @@ def test_a_webhook_moves_a_linked_key_result(make_client: Client) -> None:
 
 def test_unsupported_deliveries_are_acknowledged_and_ignored(make_client: Client) -> None:
     client = make_client()
+    hook = Hook(client, "github")
     opened = json.loads((FIXTURES_DIR / "github" / "issues.opened.json").read_bytes())
-    push = client.post(
-        "/v1/webhooks/github", json={"ref": "refs/heads/main"}, headers={"X-GitHub-Event": "push"}
-    )
+    push = hook.post(json.dumps({"ref": "refs/heads/main"}).encode(), {"X-GitHub-Event": "push"})
     assert push.status_code == 202
     assert "push" in push.json()["ignored"]
-    deleted = client.post("/v1/webhooks/github", json={**opened, "action": "deleted"})
+    deleted = hook.post(json.dumps({**opened, "action": "deleted"}).encode())
     assert deleted.status_code == 202
     assert set(deleted.json()) == {"ignored"}
     assert runtime_of(client).app.recorder.max_notification_id() in (None, 0)
@@ -275,37 +294,46 @@ def test_unsupported_deliveries_are_acknowledged_and_ignored(make_client: Client
 
 def test_bad_requests_get_the_error_shape(make_client: Client) -> None:
     client = make_client()
+    hook = Hook(client, "github")
     opened = json.loads((FIXTURES_DIR / "github" / "issues.opened.json").read_bytes())
     cases = {
-        ("/v1/webhooks/bitbucket", b"{}"): (404, "not_found"),
-        ("/v1/webhooks/github", b"{not json"): (400, "bad_request"),
-        ("/v1/webhooks/github", b""): (400, "bad_request"),
-        ("/v1/webhooks/github", b"[1, 2]"): (400, "bad_request"),
-        (
-            "/v1/webhooks/github",
-            json.dumps({**opened, "issue": {**opened["issue"], "number": "one"}}).encode(),
-        ): (422, "validation_error"),
-        (
-            "/v1/webhooks/github",
-            json.dumps({**opened, "issue": {**opened["issue"], "title": "a\u0000b"}}).encode(),
-        ): (422, "validation_error"),
+        b"{not json": (400, "bad_request"),
+        b"": (400, "bad_request"),
+        b"[1, 2]": (400, "bad_request"),
+        json.dumps({**opened, "issue": {**opened["issue"], "number": "one"}}).encode(): (
+            422,
+            "validation_error",
+        ),
+        json.dumps({**opened, "issue": {**opened["issue"], "title": "a\u0000b"}}).encode(): (
+            422,
+            "validation_error",
+        ),
     }
-    for (url, body), (status, code) in cases.items():
-        answer = client.post(url, content=body)
-        assert answer.status_code == status, (url, body[:40], answer.text)
+    for body, (status, code) in cases.items():
+        answer = hook.post(body)
+        assert answer.status_code == status, (body[:40], answer.text)
         assert answer.json()["error"]["code"] == code
         assert answer.json()["error"]["message"]
+    unknown = client.post(hook.url.replace("/github/", "/bitbucket/"), content=b"{}")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
     assert runtime_of(client).app.recorder.max_notification_id() in (None, 0)
 
 
 def test_openapi_documents_the_webhook(make_client: Client) -> None:
     document = make_client().get("/openapi.json").json()
-    operation = document["paths"]["/v1/webhooks/{tracker}"]["post"]
+    operation = document["paths"]["/v1/webhooks/{tracker}/{registration_id}"]["post"]
     assert {"200", "202", "400", "401", "404", "422", "503"} <= set(operation["responses"])
     assert "requestBody" in operation
     assert "security" not in operation  # no bearer token: trackers sign instead
     schemas = document["components"]["schemas"]
     assert {"WebhookApplied", "WebhookPublished", "WebhookIgnored"} <= set(schemas)
+    registrations = document["paths"]
+    assert {"get", "post"} <= set(registrations["/v1/webhook-registrations"])
+    assert {"get", "delete"} <= set(registrations["/v1/webhook-registrations/{registration_id}"])
+    assert "post" in registrations["/v1/webhook-registrations/{registration_id}/rotate"]
+    # The secret is in the answers of create and rotate, never in what is listed.
+    assert "secret" in schemas["WebhookSecretOut"]["properties"]
+    assert "secret" not in schemas["WebhookRegistrationOut"]["properties"]
 
 
 # ----------------------------------------------------------------- with Kafka
@@ -322,27 +350,18 @@ def test_with_kafka_the_canonical_event_is_published(tmp_path: Path) -> None:
         {topic: {"num_partitions": 3, "replication_factor": 1}}, wait_for_metadata=True
     )
     settings = Settings(
-        data_dir=tmp_path,
-        database_url=None,
-        kafka_bootstrap=KAFKA_BOOTSTRAP,
-        kafka_topic=topic,
-        webhook_secret_github=SECRETS["github"],
+        data_dir=tmp_path, database_url=None, kafka_bootstrap=KAFKA_BOOTSTRAP, kafka_topic=topic
     )
     runtime = build_runtime(settings)
     app = app_with_webhooks(runtime)
     try:
         body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
         expected = adapt("github", json.loads(body), {"X-GitHub-Delivery": "d-1"})
-        headers = {
-            "X-GitHub-Delivery": "d-1",
-            **signature_headers("github", body, SECRETS["github"]),
-        }
         with TestClient(app) as client:
-            answer = client.post(
-                "/v1/webhooks/github?organization=beta", content=body, headers=headers
-            )
+            client.runtime = runtime  # type: ignore[attr-defined]
+            answer = Hook(client, "github", "beta").post(body, {"X-GitHub-Delivery": "d-1"})
             assert answer.status_code == 202, answer.text
-            assert answer.json() == {"event_id": "github:delivery:d-1", "published": True}
+            assert answer.json() == {"event_id": expected.event_id, "published": True}
             webhooks.close_webhook_publisher(app)
 
         records = read_all(topic, expected_count=1)

@@ -1,0 +1,181 @@
+"""Webhook registrations (SPEC §9): an admin gives a tracker a URL and a secret.
+
+``POST /webhook-registrations`` answers the registration's delivery URL and
+its secret, shown there and on rotation only. Listing, reading, rotating and
+deleting are for the organization's admins; another organization's
+registration is not found (404), whoever asks.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field, field_validator
+
+from api.deps import ActorDep, RuntimeDep
+from api.errors import ApiError, ErrorResponse
+from api.schemas import RequestModel
+from api.webhook_registry import BadCursor, WebhookRegistration, WebhookRegistry
+from commands.actor import Actor
+from commands.authorization import require_admin
+from consumers.trackers import UnknownTracker, get_adapter
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/webhook-registrations", tags=["webhooks"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 422)
+}
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+
+class RegisterWebhook(RequestModel):
+    tracker: str = Field(max_length=32, description="github, gitlab, jira or linear")
+    mapping: dict[str, Any] | None = Field(
+        default=None,
+        description="tracker mapping settings (SPEC §16); stored, not yet used",
+    )
+
+    @field_validator("tracker")
+    @classmethod
+    def _known_tracker(cls, value: str) -> str:
+        try:
+            return get_adapter(value).name
+        except UnknownTracker as error:
+            raise ValueError(str(error)) from None
+
+
+class WebhookRegistrationOut(BaseModel):
+    """A registration as listed: never its secret."""
+
+    id: str
+    tracker: str
+    url: str = Field(description="the path the tracker posts to: /v1/webhooks/{tracker}/{id}")
+    mapping: dict[str, Any] | None
+    created_at: str
+    rotated_at: str | None
+
+    @classmethod
+    def of(cls, registration: WebhookRegistration) -> WebhookRegistrationOut:
+        return cls(
+            id=registration.registration_id,
+            tracker=registration.tracker,
+            url=registration.url,
+            mapping=registration.mapping,
+            created_at=registration.created_at,
+            rotated_at=registration.rotated_at,
+        )
+
+
+class WebhookSecretOut(BaseModel):
+    """The answer to create and rotate: the only time the secret is shown."""
+
+    id: str
+    tracker: str
+    url: str = Field(description="the path the tracker posts to: /v1/webhooks/{tracker}/{id}")
+    secret: str = Field(description="configure it in the tracker; it is not shown again")
+
+    @classmethod
+    def of(cls, registration: WebhookRegistration) -> WebhookSecretOut:
+        return cls(
+            id=registration.registration_id,
+            tracker=registration.tracker,
+            url=registration.url,
+            secret=registration.secret,
+        )
+
+
+class WebhookRegistrationList(BaseModel):
+    registrations: list[WebhookRegistrationOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null: end")
+
+
+def _admin(actor: Actor) -> Actor:
+    require_admin(actor, "manage webhook registrations")
+    return actor
+
+
+def _not_found(registration_id: str) -> ApiError:
+    return ApiError(404, f"webhook registration {registration_id[:64]!r} not found")
+
+
+@router.post("", status_code=201, response_model=WebhookSecretOut, responses=ERRORS)
+def register_webhook(
+    body: RegisterWebhook, actor: ActorDep, runtime: RuntimeDep
+) -> WebhookSecretOut:
+    """Admin only. The secret in the answer is shown this once."""
+    _admin(actor)
+    registry: WebhookRegistry = runtime.webhooks
+    most = runtime.settings.webhook_registrations_per_organization
+    if registry.count(actor.organization_id) >= most:
+        raise ApiError(
+            409,
+            f"the organization already has {most} webhook registrations"
+            " (OKR_WEBHOOK_REGISTRATIONS_PER_ORGANIZATION); delete one first",
+            code="conflict",
+        )
+    try:
+        registration = registry.create(actor.organization_id, body.tracker, body.mapping)
+    except ValueError as error:  # a mapping too large
+        raise ApiError(422, str(error), code="validation_error") from None
+    return WebhookSecretOut.of(registration)
+
+
+@router.get("", response_model=WebhookRegistrationList, responses=ERRORS)
+def list_webhook_registrations(
+    actor: ActorDep,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="next_cursor of the page before")
+    ] = None,
+) -> WebhookRegistrationList:
+    """Admin only. Oldest first; secrets are never listed."""
+    _admin(actor)
+    try:
+        page = runtime.webhooks.page(actor.organization_id, limit, cursor)
+    except BadCursor as error:
+        raise ApiError(422, str(error), code="validation_error") from None
+    return WebhookRegistrationList(
+        registrations=[WebhookRegistrationOut.of(r) for r in page.registrations],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/{registration_id}", response_model=WebhookRegistrationOut, responses=ERRORS)
+def read_webhook_registration(
+    registration_id: str, actor: ActorDep, runtime: RuntimeDep
+) -> WebhookRegistrationOut:
+    """Admin only. Without the secret."""
+    _admin(actor)
+    registration = runtime.webhooks.get(registration_id, actor.organization_id)
+    if registration is None:
+        raise _not_found(registration_id)
+    return WebhookRegistrationOut.of(registration)
+
+
+@router.post("/{registration_id}/rotate", response_model=WebhookSecretOut, responses=ERRORS)
+def rotate_webhook_secret(
+    registration_id: str, actor: ActorDep, runtime: RuntimeDep
+) -> WebhookSecretOut:
+    """Admin only. A new secret, shown this once; the old one stops working at once."""
+    _admin(actor)
+    registration = runtime.webhooks.rotate(registration_id, actor.organization_id)
+    if registration is None:
+        raise _not_found(registration_id)
+    return WebhookSecretOut.of(registration)
+
+
+@router.delete("/{registration_id}", status_code=204, responses=ERRORS)
+def delete_webhook_registration(
+    registration_id: str, actor: ActorDep, runtime: RuntimeDep
+) -> Response:
+    """Admin only. Deliveries to its URL answer 404 from now on."""
+    _admin(actor)
+    if not runtime.webhooks.delete(registration_id, actor.organization_id):
+        raise _not_found(registration_id)
+    return Response(status_code=204)

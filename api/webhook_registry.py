@@ -1,0 +1,339 @@
+"""Webhook registrations: which organization a tracker's deliveries belong to, and their secret.
+
+A registration is mutable configuration, not a domain fact, so it lives in
+the read-model database beside the API tokens (``api/tokens.py``), in one
+table created idempotently on SQLite and PostgreSQL. Each one binds a random,
+unguessable id (the last segment of the delivery URL
+``/v1/webhooks/{tracker}/{id}``) to one organization, one tracker and one
+secret (SPEC §9): a delivery is applied in that organization only if it is
+signed with that secret.
+
+The secret is kept as it is, not hashed: verifying an HMAC needs the key
+itself. It is shown once, when made (create, rotate), never listed, never
+logged; whoever can read the read-model database can read it, exactly as
+they could rewrite the event store. Rotating replaces it in one UPDATE, so
+the old one stops working at once in every process (nothing caches it).
+
+``mapping`` is accepted and stored for SPEC §16 (per-registration status
+mappings); nothing reads it yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from eventsourcing.persistence import IntegrityError
+
+from projections.store import Tx, ViewStore
+
+__all__ = [
+    "MAX_MAPPING_CHARS",
+    "MAX_MAPPING_DEPTH",
+    "BadCursor",
+    "RegistrationPage",
+    "WebhookRegistration",
+    "WebhookRegistry",
+    "delivery_path",
+]
+
+DDL: Final = (
+    "CREATE TABLE IF NOT EXISTS okr_webhook_registrations ("
+    " registration_id TEXT PRIMARY KEY,"
+    " organization_id TEXT NOT NULL,"
+    " tracker TEXT NOT NULL,"
+    " secret TEXT NOT NULL,"
+    " mapping TEXT,"
+    " created_at TEXT NOT NULL,"
+    " rotated_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS okr_webhook_registrations_by_org"
+    " ON okr_webhook_registrations (organization_id, created_at, registration_id)",
+)
+
+MAX_MAPPING_CHARS: Final = 65_536
+"""A §16 mapping is a few label and status names; 64 KiB of JSON is far beyond that."""
+
+MAX_MAPPING_DEPTH: Final = 16
+"""Nesting of a mapping (labels → statuses is two levels). A deeper document
+would be refused by the JSON encoder on every later read of the list."""
+
+_ID_BYTES: Final = 16  # 128 random bits: not to be found by trying
+_SECRET_BYTES: Final = 32
+_MAX_CURSOR_CHARS: Final = 512
+# Anything else is not an id this module made: never sent to the database
+# (PostgreSQL refuses a NUL in a TEXT parameter with an error, not "no row").
+_ID = re.compile(r"[0-9a-f]{32}")
+_CREATED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00")
+
+
+class BadCursor(ValueError):
+    """A ``cursor`` that this module did not make."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRegistration:
+    """One registration; ``secret`` is never part of what is listed or shown later."""
+
+    registration_id: str
+    organization_id: str
+    tracker: str
+    secret: str
+    mapping: dict[str, Any] | None
+    created_at: str
+    rotated_at: str | None
+
+    @property
+    def url(self) -> str:
+        return delivery_path(self.tracker, self.registration_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationPage:
+    registrations: list[WebhookRegistration]
+    next_cursor: str | None
+
+
+def delivery_path(tracker: str, registration_id: str) -> str:
+    """Where the tracker posts its deliveries (a path; the host is the operator's)."""
+    return f"/v1/webhooks/{tracker}/{registration_id}"
+
+
+def _now() -> str:
+    # Fixed width (always microseconds), so the text sorts as the time does.
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def encode_cursor(created_at: str, registration_id: str) -> str:
+    raw = json.dumps([created_at, registration_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """The position a cursor names, or ``BadCursor`` for anything else."""
+    if not cursor or len(cursor) > _MAX_CURSOR_CHARS:
+        raise BadCursor("cursor is not one this list gave")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        position = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise BadCursor("cursor is not one this list gave") from None
+    if (
+        not isinstance(position, list)
+        or len(position) != 2
+        or not all(isinstance(part, str) for part in position)
+        or not _CREATED_AT.fullmatch(position[0])
+        or not _ID.fullmatch(position[1])
+    ):
+        raise BadCursor("cursor is not one this list gave")
+    return position[0], position[1]
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        item, level = pending.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        for child in children:
+            pending.append((child, level + 1))
+        deepest = max(deepest, level + (1 if isinstance(item, dict | list) else 0))
+    return deepest
+
+
+_COLUMNS: Final = (
+    "registration_id, organization_id, tracker, secret, mapping, created_at, rotated_at"
+)
+
+
+def _registration(row: Mapping[str, Any]) -> WebhookRegistration:
+    mapping = json.loads(row["mapping"]) if row["mapping"] is not None else None
+    return WebhookRegistration(
+        registration_id=row["registration_id"],
+        organization_id=row["organization_id"],
+        tracker=row["tracker"],
+        secret=row["secret"],
+        mapping=mapping,
+        created_at=row["created_at"],
+        rotated_at=row["rotated_at"],
+    )
+
+
+class WebhookRegistry:
+    """The registrations of every organization, in the read-model database.
+
+    Every method that names a registration takes the caller's organization
+    (``None`` only for the operator's CLI): another organization's id is
+    simply not found. Trackers and organizations are checked by the caller.
+    """
+
+    def __init__(self, store: ViewStore) -> None:
+        self.store = store
+        try:
+            self._create_table()
+        except IntegrityError:
+            # PostgreSQL: another process (a worker starting beside this one)
+            # created the table between our IF NOT EXISTS check and ours.
+            self._create_table()
+
+    def _create_table(self) -> None:
+        with self.store.transaction() as tx:
+            for statement in DDL:
+                tx.execute(statement)
+
+    def create(
+        self, organization_id: str, tracker: str, mapping: dict[str, Any] | None = None
+    ) -> WebhookRegistration:
+        """A new registration with a fresh id and secret (the secret is shown once)."""
+        if not organization_id.strip():
+            raise ValueError("organization must not be empty")
+        stored_mapping = None
+        if mapping is not None:
+            if _depth(mapping) > MAX_MAPPING_DEPTH:
+                raise ValueError(f"mapping nests deeper than {MAX_MAPPING_DEPTH} levels")
+            try:
+                stored_mapping = json.dumps(
+                    mapping, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+                )
+            except ValueError:
+                raise ValueError(
+                    "mapping holds a number JSON cannot carry (NaN, Infinity)"
+                ) from None
+            if len(stored_mapping) > MAX_MAPPING_CHARS:
+                raise ValueError(f"mapping is over {MAX_MAPPING_CHARS} characters of JSON")
+        registration = WebhookRegistration(
+            registration_id=secrets.token_hex(_ID_BYTES),
+            organization_id=organization_id,
+            tracker=tracker,
+            secret=_new_secret(),
+            mapping=mapping,
+            created_at=_now(),
+            rotated_at=None,
+        )
+        with self.store.transaction() as tx:
+            tx.execute(
+                f"INSERT INTO okr_webhook_registrations ({_COLUMNS}) VALUES"
+                " (:id, :org, :tracker, :secret, :mapping, :at, NULL)",
+                {
+                    "id": registration.registration_id,
+                    "org": organization_id,
+                    "tracker": tracker,
+                    "secret": registration.secret,
+                    "mapping": stored_mapping,
+                    "at": registration.created_at,
+                },
+            )
+        return registration
+
+    def count(self, organization_id: str) -> int:
+        with self.store.transaction(commit=False) as tx:
+            row = tx.fetchone(
+                "SELECT COUNT(*) AS n FROM okr_webhook_registrations WHERE organization_id = :org",
+                {"org": organization_id},
+            )
+        return int(row["n"]) if row is not None else 0
+
+    def get(
+        self, registration_id: str, organization_id: str | None = None
+    ) -> WebhookRegistration | None:
+        """The registration, if it exists (and belongs to ``organization_id`` when given)."""
+        if not _plausible_id(registration_id):
+            return None
+        with self.store.transaction(commit=False) as tx:
+            return _select(tx, registration_id, organization_id)
+
+    def page(
+        self, organization_id: str | None, limit: int, cursor: str | None = None
+    ) -> RegistrationPage:
+        """Oldest first, ``limit`` at a time; ``next_cursor`` is None on the last page."""
+        where = []
+        params: dict[str, Any] = {"limit": limit + 1}
+        if organization_id is not None:
+            where.append("organization_id = :org")
+            params["org"] = organization_id
+        if cursor is not None:
+            params["after_at"], params["after_id"] = decode_cursor(cursor)
+            where.append(
+                "(created_at > :after_at"
+                " OR (created_at = :after_at AND registration_id > :after_id))"
+            )
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self.store.transaction(commit=False) as tx:
+            rows = tx.fetchall(
+                f"SELECT {_COLUMNS} FROM okr_webhook_registrations{clause}"
+                " ORDER BY created_at, registration_id LIMIT :limit",
+                params,
+            )
+        found = [_registration(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        last = found[-1] if found else None
+        next_cursor = (
+            encode_cursor(last.created_at, last.registration_id) if more and last else None
+        )
+        return RegistrationPage(found, next_cursor)
+
+    def rotate(
+        self, registration_id: str, organization_id: str | None = None
+    ) -> WebhookRegistration | None:
+        """A new secret, in force at once; the old one no longer verifies anything.
+
+        One UPDATE: two rotations at once both succeed, the later one's secret
+        is the one kept, and exactly one secret works afterwards.
+        """
+        if not _plausible_id(registration_id):
+            return None
+        secret, at = _new_secret(), _now()
+        with self.store.transaction() as tx:
+            tx.execute(
+                "UPDATE okr_webhook_registrations SET secret = :secret, rotated_at = :at"
+                f" WHERE {_matching(organization_id)}",
+                {"secret": secret, "at": at, "id": registration_id, "org": organization_id},
+            )
+            rotated = _select(tx, registration_id, organization_id)
+        return rotated
+
+    def delete(self, registration_id: str, organization_id: str | None = None) -> bool:
+        """Forget the registration: its URL answers 404 from now on."""
+        if not _plausible_id(registration_id):
+            return False
+        with self.store.transaction() as tx:
+            if _select(tx, registration_id, organization_id) is None:
+                return False
+            tx.execute(
+                f"DELETE FROM okr_webhook_registrations WHERE {_matching(organization_id)}",
+                {"id": registration_id, "org": organization_id},
+            )
+        return True
+
+
+def _plausible_id(registration_id: str) -> bool:
+    return isinstance(registration_id, str) and _ID.fullmatch(registration_id) is not None
+
+
+def _matching(organization_id: str | None) -> str:
+    """The WHERE clause for one registration, of one organization when it is given."""
+    if organization_id is None:
+        return "registration_id = :id"
+    return "registration_id = :id AND organization_id = :org"
+
+
+def _select(
+    tx: Tx, registration_id: str, organization_id: str | None
+) -> WebhookRegistration | None:
+    row = tx.fetchone(
+        f"SELECT {_COLUMNS} FROM okr_webhook_registrations WHERE {_matching(organization_id)}",
+        {"id": registration_id, "org": organization_id},
+    )
+    return _registration(row) if row is not None else None
