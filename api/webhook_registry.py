@@ -20,8 +20,6 @@ mappings); nothing reads it yet.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import secrets
@@ -66,7 +64,6 @@ would be refused by the JSON encoder on every later read of the list."""
 
 _ID_BYTES: Final = 16  # 128 random bits: not to be found by trying
 _SECRET_BYTES: Final = 32
-_MAX_CURSOR_CHARS: Final = 512
 # Anything else is not an id this module made: never sent to the database
 # (PostgreSQL refuses a NUL in a TEXT parameter with an error, not "no row").
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -97,7 +94,8 @@ class WebhookRegistration:
 @dataclass(frozen=True, slots=True)
 class RegistrationPage:
     registrations: list[WebhookRegistration]
-    next_cursor: str | None
+    last: tuple[str, str] | None
+    """Where the next page starts after; None: this is the last page."""
 
 
 def delivery_path(tracker: str, registration_id: str) -> str:
@@ -114,29 +112,20 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(_SECRET_BYTES)
 
 
-def encode_cursor(created_at: str, registration_id: str) -> str:
-    raw = json.dumps([created_at, registration_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def check_position(after: list[object]) -> tuple[str, str]:
+    """The (created_at, id) a list cursor resumes after, or ``BadCursor`` if not one of ours.
 
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    """The position a cursor names, or ``BadCursor`` for anything else."""
-    if not cursor or len(cursor) > _MAX_CURSOR_CHARS:
-        raise BadCursor("cursor is not one this list gave")
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise BadCursor("cursor is not one this list gave") from None
+    The cursor itself is ``api/paging``'s, as for every list; only its keyset's
+    shape is this table's to check, before anything reaches the database.
+    """
     if (
-        not isinstance(position, list)
-        or len(position) != 2
-        or not all(isinstance(part, str) for part in position)
-        or not _CREATED_AT.fullmatch(position[0])
-        or not _ID.fullmatch(position[1])
+        len(after) != 2
+        or not all(isinstance(part, str) for part in after)
+        or not _CREATED_AT.fullmatch(str(after[0]))
+        or not _ID.fullmatch(str(after[1]))
     ):
-        raise BadCursor("cursor is not one this list gave")
-    return position[0], position[1]
+        raise BadCursor("cursor: not a cursor of this list")
+    return str(after[0]), str(after[1])
 
 
 def _depth(value: Any) -> int:
@@ -255,16 +244,17 @@ class WebhookRegistry:
             return _select(tx, registration_id, organization_id)
 
     def page(
-        self, organization_id: str | None, limit: int, cursor: str | None = None
+        self, organization_id: str | None, limit: int, after: tuple[str, str] | None = None
     ) -> RegistrationPage:
-        """Oldest first, ``limit`` at a time; ``next_cursor`` is None on the last page."""
+        """Oldest first, ``limit`` at a time, after the (created_at, id) of the page before;
+        ``last`` is None on the last page."""
         where = []
         params: dict[str, Any] = {"limit": limit + 1}
         if organization_id is not None:
             where.append("organization_id = :org")
             params["org"] = organization_id
-        if cursor is not None:
-            params["after_at"], params["after_id"] = decode_cursor(cursor)
+        if after is not None:
+            params["after_at"], params["after_id"] = after
             where.append(
                 "(created_at > :after_at"
                 " OR (created_at = :after_at AND registration_id > :after_id))"
@@ -279,10 +269,9 @@ class WebhookRegistry:
         found = [_registration(row) for row in rows[:limit]]
         more = len(rows) > limit
         last = found[-1] if found else None
-        next_cursor = (
-            encode_cursor(last.created_at, last.registration_id) if more and last else None
+        return RegistrationPage(
+            found, (last.created_at, last.registration_id) if more and last else None
         )
-        return RegistrationPage(found, next_cursor)
 
     def rotate(
         self, registration_id: str, organization_id: str | None = None

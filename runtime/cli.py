@@ -231,18 +231,18 @@ def _webhook_list(args: argparse.Namespace) -> int:
     if runtime is None:
         return 1
     try:
-        cursor = None
+        after = None
         while True:
-            page = runtime.webhooks.page(args.org, 500, cursor)
+            page = runtime.webhooks.page(args.org, 500, after)
             for hook in page.registrations:
                 rotated = f"  rotated={hook.rotated_at}" if hook.rotated_at else ""
                 print(
                     f"{hook.registration_id}  org={hook.organization_id}  tracker={hook.tracker}"
                     f"  url={hook.url}  created={hook.created_at}{rotated}"
                 )
-            if page.next_cursor is None:
+            if page.last is None:
                 break
-            cursor = page.next_cursor
+            after = page.last
     finally:
         runtime.close()
     return 0

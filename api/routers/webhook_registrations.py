@@ -8,15 +8,21 @@ registration is not found (404), whoever asks.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, field_validator
 
 from api.deps import ActorDep, RuntimeDep
 from api.errors import ApiError, ErrorResponse
+from api.paging import PageDep, next_cursor
 from api.schemas import RequestModel
-from api.webhook_registry import BadCursor, WebhookRegistration, WebhookRegistry
+from api.webhook_registry import (
+    BadCursor,
+    WebhookRegistration,
+    WebhookRegistry,
+    check_position,
+)
 from commands.actor import Actor
 from commands.authorization import require_admin
 from consumers.trackers import UnknownTracker, get_adapter
@@ -29,8 +35,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 422)
 }
 
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 500
+_LIST = "webhook-registrations"
 
 
 class RegisterWebhook(RequestModel):
@@ -129,20 +134,21 @@ def register_webhook(
 def list_webhook_registrations(
     actor: ActorDep,
     runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=512, description="next_cursor of the page before")
-    ] = None,
+    paging: PageDep,
 ) -> WebhookRegistrationList:
     """Admin only. Oldest first; secrets are never listed."""
     _admin(actor)
+    scope = actor.organization_id
+    after = paging.after(_LIST, scope)
     try:
-        page = runtime.webhooks.page(actor.organization_id, limit, cursor)
+        page = runtime.webhooks.page(
+            scope, paging.limit, None if after is None else check_position(after)
+        )
     except BadCursor as error:
         raise ApiError(422, str(error), code="validation_error") from None
     return WebhookRegistrationList(
         registrations=[WebhookRegistrationOut.of(r) for r in page.registrations],
-        next_cursor=page.next_cursor,
+        next_cursor=next_cursor(_LIST, scope, None if page.last is None else list(page.last)),
     )
 
 
