@@ -22,7 +22,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from domain.alignment import alignment_cycles, alignment_forest
 from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.visibility import Viewer
@@ -420,6 +419,8 @@ def test_a_stored_alignment_cycle_keeps_every_read_finite(api: Api, runtime: Run
 
 
 def test_forest_cuts_nesting_at_the_limit_and_roots_cycle_members() -> None:
+    from domain.alignment import alignment_cycles, alignment_forest
+
     order = [f"o{i}" for i in range(25)]
     parents: dict[str, str | None] = {f"o{i}": f"o{i - 1}" if i else None for i in range(25)}
     roots, children = alignment_forest(order, parents, 10)
@@ -448,3 +449,23 @@ def test_a_member_cannot_learn_another_organizations_cycles(api: Api, runtime: R
     assert api.client.get("/v1/health", headers=hal).json()["status"] == "ok"
     assert api.client.get("/v1/health", headers=ada).json()["alignment_cycles"] == [a]
     assert api.get(f"/cycles/{cycle}/tree", hal, expect=404)
+
+
+def test_the_team_filter_never_walks_round_a_stored_cycle() -> None:
+    """A owned by Red under B, B owned by Blue under A: with ``team_id`` A is a root,
+    and the old walk went A, B, A, B, ... for ever, growing the answer without bound."""
+    from projections.objective_queries import _nest
+
+    rows = [
+        {"id": "a", "parent_id": "b", "owner_team_id": "red"},
+        {"id": "b", "parent_id": "a", "owner_team_id": "blue"},
+        {"id": "c", "parent_id": "a", "owner_team_id": "red"},
+    ]
+    for team_id in ("red", "blue", None):
+        roots, children = _nest(rows, team_id)
+        reached, stack = 0, [row["id"] for row in roots]
+        while stack and reached <= 100:
+            node = stack.pop()
+            reached += 1
+            stack.extend(children.get(node, ()))
+        assert reached <= len(rows) * 2, f"team {team_id}: the walk does not end"
