@@ -47,10 +47,10 @@ def ensure_alignment_allowed(
             raise AlignmentCycle("this alignment would make the objective its own ancestor")
         above += 1
         if above + subtree_height > max_depth:
+            # No count in the message: the chain above may pass through objectives the
+            # caller may not see.
             raise AlignmentTooDeep(
-                f"this alignment would make a chain of more than {max_depth} aligned"
-                f" objectives ({subtree_height} from this objective down, and at least"
-                f" {above} above it)"
+                f"this alignment would make a chain of more than {max_depth} aligned objectives"
             )
         current = parent_of(current)
 

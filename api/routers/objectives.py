@@ -234,7 +234,8 @@ def _query_text(name: str, value: str) -> str:
 def draft_objective(body: DraftObjective, actor: WriterDep, app: AppDep) -> WriteResult:
     """Organization level: admin; team level: admin or a manager of the owner team;
     individual level: the owner user or an admin. Drafting needs the cycle in
-    drafting or tracking."""
+    drafting or tracking. An alignment that would make a chain of aligned objectives
+    longer than ``OKR_MAX_ALIGNMENT_DEPTH`` answers 409 ``alignment_too_deep``."""
     _require_visible_parent(app, actor, body.aligned_to_objective_id, body.aligned_to_key_result_id)
     written = app.draft_objective(
         actor,
