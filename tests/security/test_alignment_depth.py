@@ -469,3 +469,74 @@ def test_the_team_filter_never_walks_round_a_stored_cycle() -> None:
             reached += 1
             stack.extend(children.get(node, ()))
         assert reached <= len(rows) * 2, f"team {team_id}: the walk does not end"
+
+
+def test_who_may_not_edit_learns_nothing_of_depth(api: Api) -> None:
+    """Rights are checked before the depth: a member who may not edit the objective
+    gets 403 (or 404 for another organization), never 409 alignment_too_deep."""
+    ada = api.token("ada", "admin")
+    mo = api.token("mo")
+    cycle = tracking_cycle(api, ada)
+    owner = team(api, ada, "Platform")
+    chain = chain_via_api(api, ada, cycle, owner, LIMIT)
+    loose = str(draft(api, ada, cycle, owner)["id"])
+    deep = {"objective_id": chain[-1]}
+    refused = api.call("PUT", f"/objectives/{loose}/alignment", mo, json=deep)
+    assert_error(refused, 403)
+    hal = api.token("hal", "admin", org="globex")
+    other = tracking_cycle(api, hal)
+    globex_team = team(api, hal, "Ops")
+    mine = str(draft(api, hal, other, globex_team)["id"])
+    across = api.call("PUT", f"/objectives/{mine}/alignment", hal, json=deep)
+    assert_error(across, 404)
+    create = api.call(
+        "POST",
+        "/objectives",
+        mo,
+        json={
+            "cycle_id": cycle,
+            "title": "O",
+            "level": "team",
+            "owner_team_id": owner,
+            "aligned_to_objective_id": chain[-1],
+        },
+    )
+    assert_error(create, 403)
+
+
+def test_a_realignment_waits_for_the_read_side_and_never_guesses(backend: Settings) -> None:
+    """The subtree below comes from the read model: while it is behind (no projector
+    running), a re-alignment answers 503 unavailable rather than count a stale subtree."""
+    runtime = build_runtime(backend.model_copy(update={"min_position_timeout": 0.2}))
+    try:
+        with TestClient(create_app(runtime)) as client:
+            api = Api(client, runtime)
+            ada = api.token("ada", "admin")
+            app, actor = runtime.app, runtime.tokens.authenticate(ada["Authorization"][7:])
+            assert actor is not None
+            owner = app.form_team(actor, name="Platform", parent_id=None).id
+            today = datetime.now(UTC).date()
+            cycle = app.plan_cycle(
+                actor,
+                name="Q",
+                start_date=today,
+                end_date=today + timedelta(days=90),
+                cadence="quarter",
+            ).id
+            app.advance_cycle_phase(actor, cycle, "drafting")
+            ids = [
+                app.draft_objective(
+                    actor, cycle_id=cycle, title="O", level="team", owner_team_id=owner
+                ).id
+                for _ in range(2)
+            ]
+            moved = client.put(
+                f"/v1/objectives/{ids[0]}/alignment",
+                headers=ada,
+                json={"objective_id": str(ids[1])},
+            )
+            assert_error(moved, 503, "unavailable")
+            unaligned = client.put(f"/v1/objectives/{ids[0]}/alignment", headers=ada, json={})
+            assert unaligned.status_code == 200
+    finally:
+        runtime.close()
