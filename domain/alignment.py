@@ -35,24 +35,25 @@ def ensure_alignment_allowed(
     path, itself included; ``objective_id`` None: a new one) below ``new_parent_id``:
     refuse a cycle or a path longer than ``max_depth`` objectives.
 
-    The walk up loads at most ``max_depth`` objectives: a longer chain above is
-    refused without being walked to its end (or round an older stored cycle).
+    The walk up loads at most ``max_depth + 1`` objectives: a longer chain above
+    is refused without being walked to its end (or round an older stored cycle).
     """
     if new_parent_id is None:
         return
     above = 0
     current: UUID | None = new_parent_id
-    while current is not None:
+    # A cycle is reported before the depth, whichever the walk would meet first.
+    while current is not None and above <= max_depth:
         if current == objective_id:
             raise AlignmentCycle("this alignment would make the objective its own ancestor")
         above += 1
-        if above + subtree_height > max_depth:
-            # No count in the message: the chain above may pass through objectives the
-            # caller may not see.
-            raise AlignmentTooDeep(
-                f"this alignment would make a chain of more than {max_depth} aligned objectives"
-            )
         current = parent_of(current)
+    if above + subtree_height > max_depth:
+        # No count in the message: the chain above may pass through objectives the
+        # caller may not see.
+        raise AlignmentTooDeep(
+            f"this alignment would make a chain of more than {max_depth} aligned objectives"
+        )
 
 
 def alignment_cycles(parents: Mapping[K, K | None]) -> set[K]:

@@ -540,3 +540,15 @@ def test_a_realignment_waits_for_the_read_side_and_never_guesses(backend: Settin
             assert unaligned.status_code == 200
     finally:
         runtime.close()
+
+
+def test_a_cycle_is_named_before_the_depth(api: Api) -> None:
+    """Moving the top of a full chain under its own bottom is a cycle, and says so."""
+    ada = api.token("ada", "admin")
+    cycle = tracking_cycle(api, ada)
+    owner = team(api, ada, "Platform")
+    chain = chain_via_api(api, ada, cycle, owner, LIMIT)
+    looped = api.call(
+        "PUT", f"/objectives/{chain[0]}/alignment", ada, json={"objective_id": chain[-1]}
+    )
+    assert_error(looped, 409, "alignment_cycle")
