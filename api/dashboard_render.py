@@ -370,10 +370,12 @@ def kr_table(
 
 
 def walk(objectives: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
-    """Every objective of a tree, parents before children."""
-    for objective in objectives:
+    """Every objective of a tree, parents before children (a loop: no recursion on depth)."""
+    stack = list(reversed(list(objectives)))
+    while stack:
+        objective = stack.pop()
         yield objective
-        yield from walk(objective.get("children") or [])
+        stack.extend(reversed(objective.get("children") or []))
 
 
 def aligned_counts(objectives: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -395,6 +397,26 @@ class TreeContext:
 
 
 def objective_card(objective: Mapping[str, Any], ctx: TreeContext) -> str:
+    """The objective's card followed by its children's, nested one ``children`` div per
+    level; built with a loop, not recursion, so a tree's depth costs no stack."""
+    pieces: list[str] = []
+    stack: list[Mapping[str, Any] | str] = [objective]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            pieces.append(item)
+            continue
+        pieces.append(_card(item, ctx))
+        children = item.get("children") or []
+        if children:
+            pieces.append('<div class="children">')
+            stack.append("</div>")
+            stack.extend(reversed(children))
+    return "".join(pieces)
+
+
+def _card(objective: Mapping[str, Any], ctx: TreeContext) -> str:
+    """One objective's own card, without its children."""
     status = objective["status"]
     link = f"{ctx.base}/objectives/{objective['id']}"
     private = (
@@ -407,14 +429,6 @@ def objective_card(objective: Mapping[str, Any], ctx: TreeContext) -> str:
     elif objective.get("aligned_to_objective_id"):
         aligned = " · aligned to its parent objective"
     krs = objective.get("key_results") or []
-    children = objective.get("children") or []
-    nested = ""
-    if children:
-        nested = (
-            '<div class="children">'
-            + "".join(objective_card(c, ctx) for c in children)
-            + ("</div>")
-        )
     return (
         f'<section class="card objective {e(status)}" id="objective-{e(objective["id"])}">'
         f'<div class="row">{level_tag(objective["level"])}'
@@ -425,7 +439,7 @@ def objective_card(objective: Mapping[str, Any], ctx: TreeContext) -> str:
         f"{progress_line(objective['progress'], objective.get('expected_progress'), status)}"
         f'<div style="margin-top:10px">'
         f"{kr_table(krs, objective.get('expected_progress'), ctx.aligned_counts)}</div>"
-        f"</section>{nested}"
+        f"</section>"
     )
 
 

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (
     AlignmentCycle,
+    AlignmentTooDeep,
     Conflict,
     DomainError,
     InvalidCommand,
@@ -34,6 +35,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     PermissionDenied: 403,
     PhaseRuleViolation: 409,
     AlignmentCycle: 409,
+    AlignmentTooDeep: 409,
     Conflict: 409,
     VersionMismatch: 412,
 }

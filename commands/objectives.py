@@ -23,7 +23,7 @@ from commands.authorization import (
 )
 from commands.base import Written
 from commands.teams import LazyManagers, TeamCommands
-from domain.alignment import ensure_no_cycle
+from domain.alignment import DEFAULT_MAX_DEPTH, ensure_alignment_allowed
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import Conflict, InvalidCommand, NotFound
 from domain.issue import Issue, issue_id
@@ -39,7 +39,52 @@ def require_note_author(actor: Actor, objective: Objective, managers: Collection
     require_person(actor)
 
 
+SubtreeHeight = Callable[[str, UUID, UUID, int], int]
+"""``(organization_id, cycle_id, objective_id, bound)``: objectives on the longest
+path down from the objective, itself included, counted up to ``bound + 1``."""
+
+
+def unknown_subtree(organization_id: str, cycle_id: UUID, objective_id: UUID, bound: int) -> int:
+    """Without a read side (a bare application) the objectives below are unknown:
+    only the objective itself is counted."""
+    return 1
+
+
 class ObjectiveCommands(TeamCommands):
+    # The write side knows each objective's parent, not its children: the height of
+    # a moved objective's subtree comes from the objectives read model, which the
+    # runtime wires in here (runtime/bootstrap.py) and the API lets catch up first.
+    subtree_height: SubtreeHeight | None = None
+
+    @property
+    def max_alignment_depth(self) -> int:
+        """``OKR_MAX_ALIGNMENT_DEPTH``: objectives on the longest root-to-leaf path."""
+        return int(self.env.get("OKR_MAX_ALIGNMENT_DEPTH") or DEFAULT_MAX_DEPTH)
+
+    def _ensure_alignment(
+        self, actor: Actor, cycle_id: UUID, objective_id: UUID | None, parent_id: UUID | None
+    ) -> None:
+        """The alignment rules (domain/alignment.py) for hanging an objective under
+        ``parent_id``: a new one (``objective_id`` None) alone, an existing one with
+        everything that hangs below it."""
+        if parent_id is None:
+            return
+        bound = self.max_alignment_depth
+        height = (
+            1
+            if objective_id is None
+            else (self.subtree_height or unknown_subtree)(
+                actor.organization_id, cycle_id, objective_id, bound
+            )
+        )
+        ensure_alignment_allowed(
+            objective_id,
+            parent_id,
+            self._parent_of(actor),
+            subtree_height=height,
+            max_depth=bound,
+        )
+
     # ------------------------------------------------------------ helpers
 
     def _cycle_allows(self, actor: Actor, cycle_id: UUID, action: PhaseAction) -> Cycle:
@@ -128,6 +173,7 @@ class ObjectiveCommands(TeamCommands):
         parent_id = self._resolve_parent(
             actor, cycle_id, aligned_to_objective_id, aligned_to_key_result_id
         )
+        self._ensure_alignment(actor, cycle_id, None, parent_id)
         objective = Objective.draft(
             organization_id=actor.organization_id,
             cycle_id=cycle_id,
@@ -177,7 +223,7 @@ class ObjectiveCommands(TeamCommands):
             parent_id = self._resolve_parent(
                 actor, objective.cycle_id, to_objective_id, to_key_result_id
             )
-            ensure_no_cycle(objective.id, parent_id, self._parent_of(actor))
+            self._ensure_alignment(actor, objective.cycle_id, objective.id, parent_id)
             objective.realign(
                 objective_id=to_objective_id,
                 key_result_id=to_key_result_id,

@@ -35,6 +35,12 @@ class AlignmentCycle(DomainError):
     code = "alignment_cycle"
 
 
+class AlignmentTooDeep(DomainError):
+    """The alignment would make a chain of aligned objectives longer than the limit."""
+
+    code = "alignment_too_deep"
+
+
 class NotFound(DomainError):
     """The aggregate or entity does not exist, or not in the caller's organization."""
 

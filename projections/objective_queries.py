@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from statistics import fmean
 from typing import Any
 
+from domain.alignment import DEFAULT_MAX_DEPTH, alignment_forest
 from domain.progress import expected_progress
 from domain.review import ReviewKeyResult, ReviewObjective, drafting_review
 from domain.values import KeyResultStatus, Level, ProgressMode
@@ -112,7 +113,12 @@ def objective_json(
 
 
 def cycle_tree_json(
-    store: ViewStore, viewer: Viewer, cycle_id: str, now: datetime, team_id: str | None = None
+    store: ViewStore,
+    viewer: Viewer,
+    cycle_id: str,
+    now: datetime,
+    team_id: str | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> bytes | None:
     """``cycle_tree`` as JSON, spliced from the stored documents (trees can be large:
     10,000 objectives are never parsed, validated or re-encoded one by one)."""
@@ -122,7 +128,7 @@ def cycle_tree_json(
             return None
         rows = _cycle_rows(tx, viewer, cycle_id)
     pace = _pace_json(dates[0], dates[1], now)
-    roots, children = _nest(rows, team_id)
+    roots, children = _nest(rows, team_id, max_depth)
     docs = {row["id"]: row["doc"] for row in rows}
     # One list of pieces in depth-first order, joined once: no subtree is copied
     # into its parent's string level by level (a large tree would be copied depth times).
@@ -148,23 +154,31 @@ def cycle_tree_json(
     return "".join(pieces).encode()
 
 
-def _nest(rows: list[Row], team_id: str | None) -> tuple[list[Row], dict[str, list[str]]]:
-    """Roots and children (ids, in drafting order) of the visible objectives."""
-    ids = {row["id"] for row in rows}
-    children: dict[str, list[str]] = {}
-    roots: list[Row] = []
-    for row in rows:
-        if row["parent_id"] in ids:
-            children.setdefault(row["parent_id"], []).append(row["id"])
-        else:
-            roots.append(row)
+def _nest(
+    rows: list[Row], team_id: str | None, max_depth: int = DEFAULT_MAX_DEPTH
+) -> tuple[list[Row], dict[str, list[str]]]:
+    """Roots and children (ids, in drafting order) of the visible objectives.
+
+    Shaped by ``alignment_forest`` whatever the log holds: members of a stored
+    cycle are roots, and nesting stops at ``max_depth`` (deeper objectives are
+    roots), so the tree is finite and never deeper than the alignment limit.
+    """
+    by_id = {row["id"]: row for row in rows}
+    root_ids, children = alignment_forest(
+        by_id, {row["id"]: row["parent_id"] for row in rows}, max_depth
+    )
+    roots = [by_id[i] for i in root_ids]
     if team_id is not None:
-        team_of = {row["id"]: row["owner_team_id"] for row in rows}
+        # The parent each objective is shown under (None for a root).
+        shown_under = {child: parent for parent, kids in children.items() for child in kids}
         roots = [
             row
             for row in rows
             if row["owner_team_id"] == team_id
-            and not (row["parent_id"] in ids and team_of[row["parent_id"]] == team_id)
+            and not (
+                (parent := shown_under.get(row["id"])) is not None
+                and by_id[parent]["owner_team_id"] == team_id
+            )
         ]
     return roots, children
 
@@ -178,14 +192,20 @@ def get_objective(
 
 
 def cycle_tree(
-    store: ViewStore, viewer: Viewer, cycle_id: str, now: datetime, team_id: str | None = None
+    store: ViewStore,
+    viewer: Viewer,
+    cycle_id: str,
+    now: datetime,
+    team_id: str | None = None,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> dict[str, Any] | None:
     """Objectives nested by alignment (to an objective or to one of its KRs).
 
     With ``team_id``: the subtrees rooted at that team's objectives. An
-    objective whose parent is hidden (archived, private) becomes a root.
+    objective whose parent is hidden (archived, private) becomes a root, and
+    so do the members of a stored cycle and objectives deeper than ``max_depth``.
     """
-    tree = cycle_tree_json(store, viewer, cycle_id, now, team_id)
+    tree = cycle_tree_json(store, viewer, cycle_id, now, team_id, max_depth)
     return None if tree is None else dict(json.loads(tree))
 
 

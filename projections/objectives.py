@@ -262,19 +262,26 @@ class ObjectivesView(ReadModel):
         """A child's progress moved: recompute the objective owning ``kr_id``, then up.
 
         ``only_kr``: ``kr_id`` is the parent's only KR that moved (else all are
-        recomputed)."""
-        parent_id = self._batch.owner_of(tx, kr_id)
-        if parent_id is None or parent_id in seen:
-            return
-        seen.add(parent_id)
-        before = self._batch.row(tx, parent_id)
-        if before is None:
-            return
-        parent = self._aggregate(UUID(parent_id), before["version"])
-        cause = {"type": "child_progress", "child_objective_id": child_id}
-        after = self._write(tx, parent, before, cause, position, at, kr_id if only_kr else None)
-        if after["progress"] != before["progress"] and after["aligned_kr_id"] is not None:
-            self._roll_up(tx, after["aligned_kr_id"], parent_id, position, at, seen)
+        recomputed). A loop, not recursion: a chain stored before the depth limit
+        (or imported) may be any length; ``seen`` ends the walk round a stored cycle.
+        """
+        step: tuple[str, str] | None = (kr_id, child_id)
+        while step is not None:
+            kr_id, child_id = step
+            step = None
+            parent_id = self._batch.owner_of(tx, kr_id)
+            if parent_id is None or parent_id in seen:
+                return
+            seen.add(parent_id)
+            before = self._batch.row(tx, parent_id)
+            if before is None:
+                return
+            parent = self._aggregate(UUID(parent_id), before["version"])
+            cause = {"type": "child_progress", "child_objective_id": child_id}
+            after = self._write(tx, parent, before, cause, position, at, kr_id if only_kr else None)
+            only_kr = True
+            if after["progress"] != before["progress"] and after["aligned_kr_id"] is not None:
+                step = (after["aligned_kr_id"], parent_id)
 
     @staticmethod
     def _parent_kr_of(objective: Objective) -> str | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from api.tokens import TokenStore
 from api.webhook_registry import WebhookRegistry
 from commands.application import OkrApplication
+from projections.alignment_queries import subtree_height
 from projections.cycles import CyclesView
 from projections.follower import Follower
 from projections.issue_links import IssueLinksView
@@ -76,6 +78,8 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or Settings()
     app = OkrApplication(env=settings.eventsourcing_env())
     store = open_view_store(views_env(settings))
+    # Alignment depth: the write side asks the objectives read model what hangs below.
+    app.subtree_height = partial(subtree_height, store)
     follower = Follower(app, store, read_models(), batch_window=settings.projection_batch_window)
     return Runtime(
         settings=settings,

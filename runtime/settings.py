@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = Field(
         default=5000, ge=0, description="aggregates kept in memory by the write side; 0: none"
     )
+    max_alignment_depth: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="objectives on the longest root-to-leaf path of alignments; an "
+        "alignment that would make one longer answers 409 alignment_too_deep, and "
+        "readers nest stored data no deeper than this",
+    )
     postgres_pool_size: int = 5
     token_cache_seconds: float = Field(
         default=2.0,
@@ -77,7 +85,10 @@ class Settings(BaseSettings):
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The ``eventsourcing`` library's own variables for the chosen store."""
-        common = {"OKR_SNAPSHOT_INTERVAL": str(self.snapshot_interval)}
+        common = {
+            "OKR_SNAPSHOT_INTERVAL": str(self.snapshot_interval),
+            "OKR_MAX_ALIGNMENT_DEPTH": str(self.max_alignment_depth),
+        }
         if self.aggregate_cache_size > 0:
             # Commands load the objective, its team and cycle: a cached aggregate is
             # fast-forwarded with one query instead of rebuilt from snapshot + events.

@@ -37,7 +37,13 @@ from commands.actor import Actor
 from commands.application import OkrApplication
 from commands.issues import IssueReport
 from domain.cycle import Cycle
-from domain.errors import AlignmentCycle, Conflict, DomainError, PhaseRuleViolation
+from domain.errors import (
+    AlignmentCycle,
+    AlignmentTooDeep,
+    Conflict,
+    DomainError,
+    PhaseRuleViolation,
+)
 from domain.issue import Issue, issue_id
 from domain.objective import Objective
 from domain.progress import aligned_progress
@@ -453,21 +459,28 @@ class GeneratedHistory:
             actor = org.admin  # others may not see a private parent
         private = actor.is_admin and rng.random() < 0.1
         n = len(cycle.objectives) + 1
-        written = self._run(
-            "draft_objective",
-            lambda: self.app.draft_objective(
+        description = rng.choice([None, "", f"why objective {n} matters"])
+
+        def draft() -> Any:
+            return self.app.draft_objective(
                 actor,
                 cycle_id=cycle.id,
                 title=f"{org.name} {level.value} objective {n}",
-                description=rng.choice([None, "", f"why objective {n} matters"]),
+                description=description,
                 level=level.value,
                 owner_team_id=None if team is None else team.id,
                 owner_user_id=user,
                 visibility="private" if private else None,
                 aligned_to_objective_id=to_objective,
                 aligned_to_key_result_id=to_kr,
-            ),
-        )
+            )
+
+        try:
+            written = self._run("draft_objective", draft)
+        except AlignmentTooDeep:  # SPEC §9: below a chain re-aligned to the limit
+            self.refused["alignment_too_deep"] += 1
+            to_objective = to_kr = parent = None
+            written = self._run("draft_objective", draft)
         objective = _Objective(
             id=written.id,
             cycle=cycle,
@@ -775,6 +788,9 @@ class GeneratedHistory:
             )
         except AlignmentCycle:
             self.refused["alignment_cycle"] += 1
+            return
+        except AlignmentTooDeep:  # SPEC §9: no chain longer than OKR_MAX_ALIGNMENT_DEPTH
+            self.refused["alignment_too_deep"] += 1
             return
         objective.parent = parent
 

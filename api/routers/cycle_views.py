@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import MinPosition, StoreDep, ViewerDep
+from api.deps import MinPosition, RuntimeDep, StoreDep, ViewerDep
 from api.errors import ApiError, ErrorResponse
 from api.schemas import DashboardOut, ReviewOut, TreeOut
 from domain.visibility import Viewer
@@ -46,14 +46,20 @@ def _team(store: ViewStore, viewer: Viewer, team_id: UUID | None) -> str | None:
     dependencies=[MinPosition],
 )
 def read_tree(
-    cycle_id: UUID, viewer: ViewerDep, store: StoreDep, team_id: TeamFilter = None
+    cycle_id: UUID,
+    viewer: ViewerDep,
+    store: StoreDep,
+    runtime: RuntimeDep,
+    team_id: TeamFilter = None,
 ) -> Response:
     """Live objectives nested by alignment (to an objective or to one of its key results).
-    An objective whose parent the caller can't see is a root."""
+    An objective whose parent the caller can't see is a root; so are the members of a
+    stored alignment cycle, and objectives nested deeper than the alignment limit."""
     team = _team(store, viewer, team_id)
     # Spliced from the stored documents (the shape TreeOut documents), not re-validated:
     # a tree of 10,000 objectives would spend seconds in validation.
-    tree = cycle_tree_json(store, viewer, str(cycle_id), datetime.now(UTC), team)
+    depth = runtime.settings.max_alignment_depth
+    tree = cycle_tree_json(store, viewer, str(cycle_id), datetime.now(UTC), team, depth)
     if tree is None:
         raise ApiError(404, f"cycle {cycle_id} not found")
     return Response(tree, media_type="application/json")

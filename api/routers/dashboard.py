@@ -190,15 +190,18 @@ def team_names(store: ViewStore, organization_id: str) -> list[tuple[str, str]]:
 
 
 def _find(
-    objectives: list[dict[str, Any]], objective_id: str, parent: dict[str, Any] | None = None
+    objectives: list[dict[str, Any]], objective_id: str
 ) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
-    """An objective of the tree and its parent there (None for a root)."""
-    for objective in objectives:
+    """An objective of the tree and its parent there (None for a root); a loop, so a
+    tree's depth costs no stack."""
+    stack: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
+        (o, None) for o in reversed(objectives)
+    ]
+    while stack:
+        objective, parent = stack.pop()
         if objective["id"] == objective_id:
             return objective, parent
-        found = _find(objective.get("children") or [], objective_id, objective)
-        if found is not None:
-            return found
+        stack.extend((c, objective) for c in reversed(objective.get("children") or []))
     return None
 
 
@@ -252,7 +255,8 @@ def cycle_page(
         if team is None or team not in dict(teams):
             return session.not_found("This team")
     now = datetime.now(UTC)
-    tree = cycle_tree(store, viewer, cycle["id"], now, team)
+    depth = runtime.settings.max_alignment_depth
+    tree = cycle_tree(store, viewer, cycle["id"], now, team, depth)
     summary = dashboard(store, viewer, cycle["id"], now, team)
     if tree is None or summary is None:
         return session.not_found("This cycle")
@@ -284,7 +288,8 @@ def objective_page(request: Request, runtime: RuntimeDep, objective_id: str) -> 
     cycle = get_cycle(store, viewer.organization_id, objective["cycle_id"])
     parent: dict[str, Any] | None = None
     children: list[dict[str, Any]] = []
-    tree = cycle_tree(store, viewer, objective["cycle_id"], now)
+    depth = runtime.settings.max_alignment_depth
+    tree = cycle_tree(store, viewer, objective["cycle_id"], now, max_depth=depth)
     visible = list(render.walk(tree["objectives"])) if tree else []
     titles = {o["id"]: o["title"] for o in visible}
     for o in [objective, *visible]:

@@ -15,7 +15,16 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from pydantic import Field, StrictInt, model_validator
 
-from api.deps import ActorDep, AppDep, ExpectedVersion, MinPosition, StoreDep, ViewerDep, WriterDep
+from api.deps import (
+    ActorDep,
+    AppDep,
+    ExpectedVersion,
+    MinPosition,
+    RuntimeDep,
+    StoreDep,
+    ViewerDep,
+    WriterDep,
+)
 from api.errors import ApiError, ErrorResponse
 from api.paging import PageDep, int_key, next_cursor
 from api.schemas import (
@@ -228,7 +237,8 @@ def _query_text(name: str, value: str) -> str:
 def draft_objective(body: DraftObjective, actor: WriterDep, app: AppDep) -> WriteResult:
     """Organization level: admin; team level: admin or a manager of the owner team;
     individual level: the owner user or an admin. Drafting needs the cycle in
-    drafting or tracking."""
+    drafting or tracking. An alignment that would make a chain of aligned objectives
+    longer than ``OKR_MAX_ALIGNMENT_DEPTH`` answers 409 ``alignment_too_deep``."""
     _require_visible_parent(app, actor, body.aligned_to_objective_id, body.aligned_to_key_result_id)
     written = app.draft_objective(
         actor,
@@ -265,17 +275,28 @@ def edit_objective(
     return WriteResult.of(written)
 
 
-@router.put("/{objective_id}/alignment", response_model=WriteResult, responses=ERRORS)
+@router.put(
+    "/{objective_id}/alignment",
+    response_model=WriteResult,
+    responses={**ERRORS, 503: {"model": ErrorResponse}},
+)
 def align_objective(
     objective_id: UUID,
     body: Alignment,
     actor: WriterDep,
     app: AppDep,
+    runtime: RuntimeDep,
     expected_version: ExpectedVersion,
 ) -> WriteResult:
     """Align to an objective or to a key result of another objective; neither: unaligned.
-    An alignment that would make the objective its own ancestor answers 409."""
+    An alignment that would make the objective its own ancestor, or a chain of aligned
+    objectives longer than ``OKR_MAX_ALIGNMENT_DEPTH``, answers 409."""
     _require_visible_parent(app, actor, body.objective_id, body.key_result_id)
+    # What hangs below the objective is read from the objectives read model: let it
+    # catch up with every write made so far (bounded, as ?min_position= is).
+    aligning = body.objective_id is not None or body.key_result_id is not None
+    if aligning and not runtime.wait_for(app.recorder.max_notification_id()):
+        raise ApiError(503, "the read models are behind; retry the alignment", code="unavailable")
     written = app.align_objective(
         actor,
         objective_id,
