@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.body_limit import BodyLimit
 from api.deps import StorableBody
 from api.errors import install_error_handlers
 from api.routers import (
@@ -53,6 +54,13 @@ def create_app(
     for module in (health, teams, cycles, cycle_views, objectives, issues, webhooks):
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
     app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
+    # Added last, so it wraps every other middleware: a too long body is refused
+    # before anything parses it or checks its token.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=runtime.settings.max_body_bytes,
+        webhook_max_bytes=runtime.settings.max_webhook_body_bytes,
+    )
     return app
 
 

@@ -57,6 +57,17 @@ class Settings(BaseSettings):
         description="how long the API trusts a token it has checked; a token revoked by "
         "another process stops working within this time; 0 checks every request",
     )
+    # -- limits of SPEC §9 owned by the HTTP edge: bodies, tokens --------------
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="longest request body the API reads (413 beyond), before parsing or auth",
+    )
+    max_webhook_body_bytes: int = Field(
+        default=5 * 1_048_576,
+        ge=1,
+        description="longest body on /v1/webhooks/... (413 beyond)",
+    )
     webhook_secret_github: str | None = None
     webhook_secret_gitlab: str | None = None
     webhook_secret_jira: str | None = None
