@@ -634,7 +634,12 @@ def progress_chart(
     left, right, top, bottom = 46, 18, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     pace_start = _day_start(cycle_start) if cycle_start else None
-    pace_end = _day_start(cycle_end) + timedelta(days=1) if cycle_end else None
+    # The end of the last day, counted from the start: no datetime past 9999-12-31.
+    pace_end = (
+        pace_start + (cycle_end - cycle_start) + timedelta(days=1)
+        if pace_start is not None and cycle_start and cycle_end and cycle_end < date.max
+        else None
+    )
     x0 = min(moments)
     x1 = max(moments)
     if pace_start is not None and pace_end is not None:
