@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import access_log
 from api.body_limit import BodyLimit
 from api.deps import StorableBody
 from api.errors import install_error_handlers
@@ -50,6 +51,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    access_log.install()  # no query string (a token put there by mistake) is logged
     install_error_handlers(app)
     for module in (health, teams, cycles, cycle_views, objectives, issues, webhooks):
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
