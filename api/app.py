@@ -11,6 +11,7 @@ from api import access_log
 from api.body_limit import BodyLimit
 from api.deps import StorableBody
 from api.errors import install_error_handlers
+from api.lost_connection import LostConnection
 from api.routers import (
     cycle_views,
     cycles,
@@ -56,6 +57,8 @@ def create_app(
     for module in (health, teams, cycles, cycle_views, objectives, issues, webhooks):
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
     app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
+    # A lost database connection: reads retried once, anything else 503 (never 500).
+    app.add_middleware(LostConnection, revive=runtime.revive_connections)
     # Added last, so it wraps every other middleware: a too long body is refused
     # before anything parses it or checks its token.
     app.add_middleware(

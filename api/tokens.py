@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from commands.actor import Actor
 from domain.values import TokenRole
-from projections.store import ViewStore
+from projections.store import CONNECTION_LOST, Row, ViewStore
 
 TOKEN_PREFIX = "okr_"
 
@@ -154,12 +154,11 @@ class TokenStore:
         if cached is not None:
             return cached
         token_hash = hash_token(token)
-        with self.store.transaction(commit=False) as tx:
-            row = tx.fetchone(
-                "SELECT organization_id, user_id, role, expires_at FROM okr_api_tokens"
-                " WHERE token_hash = :hash AND revoked_at IS NULL",
-                {"hash": token_hash},
-            )
+        try:
+            row = self._find(token_hash)
+        except CONNECTION_LOST:  # every request starts here: once more, on a fresh connection
+            self.store.revive()
+            row = self._find(token_hash)
         if row is None or _expired(row["expires_at"], self._now()):
             return None
         actor = Actor(row["organization_id"], row["user_id"], TokenRole(row["role"]))
@@ -173,6 +172,14 @@ class TokenStore:
                     row["expires_at"],
                 )
         return actor
+
+    def _find(self, token_hash: str) -> Row | None:
+        with self.store.transaction(commit=False) as tx:
+            return tx.fetchone(
+                "SELECT organization_id, user_id, role, expires_at FROM okr_api_tokens"
+                " WHERE token_hash = :hash AND revoked_at IS NULL",
+                {"hash": token_hash},
+            )
 
     def revoke(self, token_id: str) -> bool:
         with self.store.transaction() as tx:
