@@ -194,3 +194,81 @@ def test_a_write_is_never_repeated_by_the_server(method: str) -> None:
     assert answer.json()["error"]["code"] == "unavailable"
     assert (route.calls, route.revived) == (1, 1), "its outcome is unknown: the caller decides"
     assert http.request(method, "/v1/teams", content=b"x").text == "ok x"
+
+
+# ---------------------------------------------------------------- a write's outcome
+
+
+def _terminate(pid: int) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("when", ["before-commit", "at-commit"])
+def test_a_write_is_retried_only_while_nothing_can_have_been_committed(
+    pg_runtime: Runtime, when: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events' connection breaks before the COMMIT (the server rolls back: retried,
+    200) or while it is on its way (outcome unknown: 503, never recorded twice)."""
+    _, token = pg_runtime.tokens.create("acme", "ada", "admin")
+    admin = {"Authorization": f"Bearer {token}"}
+    recorder = pg_runtime.app.recorder
+    with TestClient(create_app(pg_runtime), raise_server_exceptions=False) as http:
+        team = http.post("/v1/teams", json={"name": "Platform"}, headers=admin).json()["id"]
+        cycle = http.post(
+            "/v1/cycles",
+            json={
+                "name": "Q",
+                "start_date": "2026-10-01",
+                "end_date": "2026-12-31",
+                "cadence": "quarter",
+            },
+            headers=admin,
+        ).json()["id"]
+        for phase in ("drafting", "tracking"):
+            http.post(f"/v1/cycles/{cycle}/phase", json={"phase": phase}, headers=admin)
+        objective = http.post(
+            "/v1/objectives",
+            json={"cycle_id": cycle, "title": "O", "level": "team", "owner_team_id": team},
+            headers=admin,
+        ).json()["id"]
+        kr = http.post(
+            f"/v1/objectives/{objective}/key-results",
+            json={"title": "P", "mode": "percentage"},
+            headers=admin,
+        ).json()["key_result_id"]
+
+        broken: list[int] = []
+        name = (
+            "_insert_stored_events" if when == "before-commit" else "_fetch_ids_after_insert_events"
+        )
+        original = getattr(type(recorder), name)
+
+        def breaking(self: Any, curs: Any, *args: Any, **kwargs: Any) -> Any:
+            if not broken:
+                broken.append(curs.connection.info.backend_pid)
+                if when == "before-commit":
+                    _terminate(broken[0])
+                    return original(self, curs, *args, **kwargs)
+                found = original(self, curs, *args, **kwargs)
+                _terminate(broken[0])  # the INSERT ran; the COMMIT has not been sent
+                return found
+            return original(self, curs, *args, **kwargs)
+
+        monkeypatch.setattr(type(recorder), name, breaking)
+        path = f"/v1/objectives/{objective}/key-results/{kr}/check-ins"
+        body = {"percent": 40, "status": "on_track"}
+        answer = http.post(path, json=body, headers=admin)
+        assert broken, "the connection was broken"
+        if when == "before-commit":
+            assert answer.status_code == 200, answer.text
+        else:
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "unavailable"
+            assert answer.headers["retry-after"] == "1"
+            # The client sends it again: recorded once.
+            assert http.post(path, json=body, headers=admin).status_code == 200
+        history = http.get(f"/v1/objectives/{objective}/history", headers=admin).json()
+        checked_in = [e for e in history["events"] if "CheckedIn" in e["type"]]
+        assert len(checked_in) == 1, [e["type"] for e in history["events"]]
