@@ -67,7 +67,16 @@ class TokenInfo:
 
 
 def _expired(expires_at: str | None, now: datetime) -> bool:
-    return expires_at is not None and datetime.fromisoformat(expires_at) <= now
+    """Past its expiry; an unreadable expiry (a hand-edited row) counts as past."""
+    if expires_at is None:
+        return False
+    try:
+        moment = datetime.fromisoformat(expires_at)
+    except ValueError:
+        return True
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment <= now
 
 
 def hash_token(token: str) -> str:

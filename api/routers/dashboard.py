@@ -136,8 +136,13 @@ def csrf_token(session_token: str) -> str:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """An ``application/x-www-form-urlencoded`` body (the body limit bounds its size)."""
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=20)
+    """An ``application/x-www-form-urlencoded`` body (the body limit bounds its size);
+    one with too many fields is treated as empty (and so refused)."""
+    text = (await request.body()).decode("utf-8", "replace")
+    try:
+        fields = parse_qs(text, max_num_fields=20)
+    except ValueError:
+        return {}
     return {name: values[0] for name, values in fields.items()}
 
 

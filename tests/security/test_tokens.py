@@ -421,3 +421,32 @@ def test_every_worker_redacts_query_strings(pg_url: str, tmp_path: Path) -> None
     assert len(pids) == 2, logged[-3000:]
     assert logged.count("GET /v1/health?token=[redacted]") >= 6
     assert SECRET not in logged
+
+
+def test_a_sign_in_form_with_too_many_fields_is_refused_not_500(
+    client: TestClient, runtime: Runtime
+) -> None:
+    _, token = runtime.tokens.create("acme", "ada", "admin")
+    body = "&".join([f"token={token}"] + [f"f{i}=x" for i in range(50)])
+    answer = client.post(
+        "/dashboard/sign-in",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 401 and "set-cookie" not in answer.headers
+    assert client.post("/dashboard/sign-in", content=b"\xff\xfe=\x00").status_code == 401
+
+
+@pytest.mark.parametrize("stored", ["not-a-time", "2020-01-01T00:00:00", ""])
+def test_an_unreadable_or_naive_expiry_fails_closed(
+    client: TestClient, runtime: Runtime, stored: str
+) -> None:
+    token_id, token = runtime.tokens.create("acme", "ada", "admin", expires_in=timedelta(days=1))
+    with runtime.store.transaction() as tx:
+        tx.execute(
+            "UPDATE okr_api_tokens SET expires_at = :at WHERE token_id = :id",
+            {"at": stored, "id": token_id},
+        )
+    runtime.tokens._valid.clear()
+    answer = client.get("/v1/teams", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
