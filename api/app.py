@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import access_log
+from api.body_limit import BodyLimit
 from api.deps import StorableBody
 from api.errors import install_error_handlers
+from api.lost_connection import LostConnection
 from api.routers import (
     cycle_views,
     cycles,
@@ -50,11 +53,21 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    access_log.install()  # no query string (a token put there by mistake) is logged
     install_error_handlers(app)
     for module in (health, teams, cycles, cycle_views, objectives, issues, webhook_registrations):
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
     app.include_router(webhooks.router, prefix="/v1")  # signature first, then parsing
     app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
+    # A lost database connection: reads retried once, anything else 503 (never 500).
+    app.add_middleware(LostConnection, revive=runtime.revive_connections)
+    # Added last, so it wraps every other middleware: a too long body is refused
+    # before anything parses it or checks its token.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=runtime.settings.max_body_bytes,
+        webhook_max_bytes=runtime.settings.max_webhook_body_bytes,
+    )
     return app
 
 

@@ -195,6 +195,7 @@ class Frame:
     organization_id: str | None = None
     user_id: str | None = None
     role: str | None = None
+    csrf: str = ""  # the sign-out form's token (see api/routers/dashboard.py)
 
 
 def page(title: str, body: str, frame: Frame) -> str:
@@ -203,13 +204,18 @@ def page(title: str, body: str, frame: Frame) -> str:
         who = (
             f'<span class="who">{e(frame.organization_id)} / {e(frame.user_id)}'
             f' <span class="muted">({e(frame.role)})</span>'
-            f'<a href="{e(frame.base)}/logout">sign out</a></span>'
+            f'<form class="sign-out" method="post" action="{e(frame.base)}/logout"'
+            ' style="display:inline;margin-left:10px">'
+            f'<input type="hidden" name="csrf" value="{e(frame.csrf)}">'
+            '<button type="submit" style="background:none;border:0;padding:0;'
+            'color:#93c5fd;text-decoration:underline;cursor:pointer;font:inherit">'
+            "sign out</button></form></span>"
         )
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
+        '<meta name="referrer" content="same-origin">'
         f"<title>{e(title)} · OKR dashboard</title><style>{CSS}</style></head>"
         f'<body><header class="top"><a class="brand" href="{e(frame.base)}">OKR dashboard</a>'
         f"{who}</header><main>{body}</main></body></html>"
@@ -221,13 +227,18 @@ def message_page(title: str, message: str, frame: Frame) -> str:
     return page(title, f'<div class="card"><h1>{e(title)}</h1>{message}</div>', frame)
 
 
-def sign_in_page(frame: Frame, reason: str) -> str:
+def sign_in_page(frame: Frame, reason: str, next_path: str = "") -> str:
+    """The sign-in form: the token is POSTed (never put in an address) and kept in an
+    HttpOnly cookie for this browser only; ``next_path`` is the page to return to."""
     base = e(frame.base)
     message = (
         f'<p class="muted">{e(reason)}</p>'
-        "<p>The dashboard reads with the same API tokens as the HTTP API. Open it once"
-        f" with a token in the address, <code>{base}?token=&lt;token&gt;</code>: it is kept"
-        " in a cookie for this browser only and removed from the address.</p>"
+        f'<form class="sign-in" method="post" action="{base}/sign-in">'
+        f'<input type="hidden" name="next" value="{e(next_path or frame.base)}">'
+        '<label>API token <input type="password" name="token" autocomplete="off"'
+        ' required size="48"></label> <button type="submit">Sign in</button></form>'
+        "<p>The dashboard reads with the same API tokens as the HTTP API; the token is"
+        " kept in a cookie for this browser only.</p>"
         "<p>Create a token with the command line:</p>"
         "<pre>okr token create --org ORG --user USER --role member</pre>"
         "<p>or load the demo organization, which prints an admin token:</p>"
@@ -648,7 +659,12 @@ def progress_chart(
     left, right, top, bottom = 46, 18, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     pace_start = _day_start(cycle_start) if cycle_start else None
-    pace_end = _day_start(cycle_end) + timedelta(days=1) if cycle_end else None
+    # The end of the last day, counted from the start: no datetime past 9999-12-31.
+    pace_end = (
+        pace_start + (cycle_end - cycle_start) + timedelta(days=1)
+        if pace_start is not None and cycle_start and cycle_end and cycle_end < date.max
+        else None
+    )
     x0 = min(moments)
     x1 = max(moments)
     if pace_start is not None and pace_end is not None:

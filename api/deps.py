@@ -56,16 +56,33 @@ async def get_actor(
 ) -> Actor:
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
-    token = credentials.credentials
+    actor = await _actor_of(runtime, credentials.credentials)
+    if actor is None:
+        raise ApiError(401, "unknown, expired or revoked token")
+    return actor
+
+
+async def _actor_of(runtime: Runtime, token: str) -> Actor | None:
     actor = runtime.tokens.cached(token)
     if actor is None:  # the database is asked off the event loop
         actor = await run_in_threadpool(runtime.tokens.authenticate, token)
-    if actor is None:
-        raise ApiError(401, "unknown or revoked token")
     return actor
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+async def get_optional_actor(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor | None:
+    """The token's actor where a token is optional (health): None for none or a bad one."""
+    if credentials is None or not credentials.credentials:
+        return None
+    return await _actor_of(runtime, credentials.credentials)
+
+
+OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
 
 
 async def get_writer(actor: ActorDep) -> Actor:
@@ -111,6 +128,7 @@ ExpectedVersion = Annotated[int | None, Depends(get_expected_version)]
 
 def wait_for_position(
     runtime: RuntimeDep,
+    _: ActorDep,  # authenticated first: an anonymous caller learns nothing of the log
     min_position: Annotated[
         int | None,
         Query(
@@ -127,7 +145,8 @@ def wait_for_position(
     if min_position > written:
         raise ApiError(
             422,
-            f"min_position {min_position} is beyond the end of the log ({written})",
+            # Never the log's end: it is global, counting every organization's writes.
+            f"min_position {min_position} is beyond the end of the log",
             code="validation_error",
         )
     if not runtime.wait_for(min_position):

@@ -6,9 +6,9 @@ table lives here (``PHASE_ALLOWS``) so every aggregate asks one place.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from eventsourcing.domain import Aggregate, event
 
@@ -43,6 +43,63 @@ PHASE_ALLOWS: dict[Phase, frozenset[PhaseAction]] = {
     ),
     Phase.CLOSED: frozenset(),
 }
+
+
+EARLIEST_DATE: Final = date(1970, 1, 1)
+LATEST_DATE: Final = date(2199, 12, 31)
+MAX_CYCLE_YEARS: Final = 5
+"""SPEC §9: the calendar the service plans in, and the longest cycle. Far dates
+are refused at the door so that no formula meets a date it cannot count with."""
+
+
+def check_calendar_date(name: str, value: date) -> None:
+    """Refuse a date outside ``EARLIEST_DATE``..``LATEST_DATE`` (both allowed)."""
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise InvalidCommand(f"{name} must lie within {EARLIEST_DATE}..{LATEST_DATE}, got {value}")
+
+
+def check_calendar_moment(name: str, moment: datetime) -> None:
+    """The same range for a moment (time travel's ``as_of``): its UTC date must lie in it.
+
+    A naive moment is UTC; one with no UTC equivalent (year 1 east of Greenwich)
+    is outside the range too.
+    """
+    try:
+        utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidCommand(
+            f"{name} must lie within {EARLIEST_DATE}..{LATEST_DATE}, got {moment.isoformat()}"
+        ) from None
+    check_calendar_date(name, utc.date())
+
+
+def latest_end_date(start: date) -> date:
+    """The last ``end_date`` a cycle starting on ``start`` may have.
+
+    Both dates are inclusive (a cycle covers its end day, as pace counts it), so
+    a cycle lasts exactly five years when it ends the day before the fifth
+    anniversary of its start: 2026-01-01 may run to 2030-12-31, not 2031-01-01.
+    A start on 29 February has its anniversary on 1 March.
+    """
+    year = start.year + MAX_CYCLE_YEARS
+    try:
+        anniversary = start.replace(year=year)
+    except ValueError:  # 29 February in a year without one
+        anniversary = date(year, 3, 1)
+    return anniversary - timedelta(days=1)
+
+
+def check_cycle_dates(start_date: date, end_date: date) -> None:
+    """Both dates in the calendar, start before end, at most ``MAX_CYCLE_YEARS`` long."""
+    check_calendar_date("start_date", start_date)
+    check_calendar_date("end_date", end_date)
+    if start_date >= end_date:
+        raise InvalidCommand("start_date must be before end_date")
+    if end_date > latest_end_date(start_date):
+        raise InvalidCommand(
+            f"a cycle lasts at most {MAX_CYCLE_YEARS} years: one starting {start_date}"
+            f" ends by {latest_end_date(start_date)}"
+        )
 
 
 class Cycle(Aggregate):
@@ -81,8 +138,7 @@ class Cycle(Aggregate):
         check_text("name", name)
         if not name.strip():
             raise InvalidCommand("a cycle needs a name")
-        if start_date >= end_date:
-            raise InvalidCommand("start_date must be before end_date")
+        check_cycle_dates(start_date, end_date)
         try:
             Cadence(cadence)
         except ValueError:

@@ -234,15 +234,18 @@ def expected_progress(start: date, end: date, at: datetime) -> float:
     and only when it has passed is 100 % expected. A naive ``at`` is taken
     as UTC; an aware one is converted.
 
-    Raises ``ValueError`` if ``end`` is before ``start``.
+    Raises ``ValueError`` if ``end`` is before ``start``. Works for any two
+    dates (0001-01-01..9999-12-31): the cycle's length is a ``timedelta``, never
+    a datetime past the calendar's end, so stored far dates cannot overflow it.
     """
     if end < start:
         raise ValueError(f"cycle end {end} is before its start {start}")
     opens = datetime.combine(start, time.min, tzinfo=UTC)
-    closes = datetime.combine(end, time.min, tzinfo=UTC) + _ONE_DAY
+    length = (end - start) + _ONE_DAY
     moment = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     if moment <= opens:
         return 0.0
-    if moment >= closes:
+    elapsed = moment - opens
+    if elapsed >= length:
         return 1.0
-    return clamp((moment - opens) / (closes - opens))
+    return clamp(elapsed / length)

@@ -18,14 +18,34 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingRecorder
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    InterfaceError,
+    OperationalError,
+    Tracking,
+    TrackingRecorder,
+)
 from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
+from psycopg_pool import ConnectionPool
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
+
+CONNECTION_LOST = (OperationalError, InterfaceError)
+"""What a store raises when its database connection broke (server restarted, failover,
+backend terminated, lock timeout): the statement may be tried again on a fresh one."""
+
+
+def revive_pool(datastore: object) -> None:
+    """Drop the broken connections of a datastore's PostgreSQL pool (and let it make
+    fresh ones), so the next statement does not meet another dead one. Costs one
+    ping per idle connection: done only after a connection was found lost."""
+    pool = getattr(datastore, "pool", None)
+    if isinstance(pool, ConnectionPool):
+        pool.check()
 
 
 class Tx(ABC):
@@ -67,6 +87,10 @@ class ViewStore(TrackingRecorder, ABC):
 
     def close(self) -> None:
         self.datastore.close()  # type: ignore[attr-defined]
+
+    def revive(self) -> None:
+        """After ``CONNECTION_LOST``: fresh connections for the next statements."""
+        revive_pool(getattr(self, "datastore", None))
 
 
 class _SQLiteTx(Tx):

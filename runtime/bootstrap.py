@@ -15,7 +15,7 @@ from projections.follower import Follower
 from projections.issue_links import IssueLinksView
 from projections.objectives import ObjectivesView
 from projections.readmodel import ReadModel
-from projections.store import ViewStore, open_view_store
+from projections.store import ViewStore, open_view_store, revive_pool
 from projections.teams import TeamsView
 from runtime.settings import Settings
 
@@ -53,6 +53,13 @@ class Runtime:
         if not position:
             return True
         return self.follower.wait_for(position, self.settings.min_position_timeout)
+
+    def revive_connections(self) -> None:
+        """After a lost database connection: drop the broken pooled connections of
+        both stores (the event store's and the read models'), so a retry meets
+        fresh ones."""
+        revive_pool(getattr(self.app.recorder, "datastore", None))
+        self.store.revive()
 
     def close(self) -> None:
         """Stop following, close both stores; a second call does nothing."""

@@ -286,26 +286,51 @@ def _webhook_delete(args: argparse.Namespace) -> int:
 def _token_create(args: argparse.Namespace) -> int:
     runtime = build_runtime()
     try:
-        token_id, token = runtime.tokens.create(args.org, args.user, args.role)
+        token_id, token = runtime.tokens.create(
+            args.org, args.user, args.role, expires_in=args.expires_in
+        )
     finally:
         runtime.close()
     print(token)
-    print(f"token id {token_id} (for `okr token revoke`); only its hash is stored", file=sys.stderr)
+    lasts = "" if args.expires_in is None else f"; it expires in {args.expires_in}"
+    print(
+        f"token id {token_id} (for `okr token revoke`); only its hash is stored{lasts}",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _token_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
     runtime = build_runtime()
+    now = datetime.now(UTC)
     try:
         for info in runtime.tokens.list(args.org):
-            state = f"revoked {info.revoked_at}" if info.revoked_at else "active"
+            if info.revoked_at:
+                state = f"revoked {info.revoked_at}"
+            elif info.expired(now):
+                state = "expired"
+            else:
+                state = "active"
             print(
                 f"{info.token_id}  org={info.organization_id}  user={info.user_id}  "
-                f"role={info.role}  created={info.created_at}  {state}"
+                f"role={info.role}  created={info.created_at}  "
+                f"expires={info.expires_at or 'never'}  {state}"
             )
     finally:
         runtime.close()
     return 0
+
+
+def _expires_in(text: str) -> object:
+    """argparse type for ``--expires-in``: 90d, 12h, 30m."""
+    from api.tokens import parse_expires_in
+
+    try:
+        return parse_expires_in(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
@@ -407,6 +432,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--user", required=True, help="user the token acts as")
     create.add_argument(
         "--role", required=True, choices=["admin", "member", "integration"], help="token role"
+    )
+    create.add_argument(
+        "--expires-in",
+        type=_expires_in,
+        default=None,
+        metavar="DURATION",
+        help="refuse the token after this long: Nd, Nh or Nm (e.g. 90d); default never",
     )
     create.set_defaults(run=_token_create)
     listing = token_commands.add_parser("list", help="list tokens (never the secrets)")

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
         description="most webhook registrations one organization may hold (each one is a "
         "stored secret and a URL that accepts deliveries)",
     )
+    # -- limits of SPEC §9 owned by the HTTP edge: bodies, tokens --------------
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="longest request body the API reads (413 beyond), before parsing or auth",
+    )
+    max_webhook_body_bytes: int = Field(
+        default=5 * 1_048_576,
+        ge=1,
+        description="longest body on /v1/webhooks/... (413 beyond)",
+    )
 
     @property
     def embedded(self) -> bool:

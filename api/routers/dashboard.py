@@ -10,21 +10,31 @@ private objectives only to those who may see them, nothing of another
 organization. The audit trail replays the objective's events from the event
 store, as ``okr audit`` does, after the objective was found visible.
 
-Auth: the API's bearer tokens. A browser opens ``/dashboard?token=<token>``
-once; the answer keeps the token in an HttpOnly, SameSite=Strict cookie and
-redirects to the same address without it. Later requests send the cookie
-(programs may send ``Authorization: Bearer``). No JavaScript runs on the pages
-and the Content-Security-Policy forbids any.
+Auth: the API's bearer tokens, which never travel in an address (SPEC §9). A
+page asked for without a valid token answers 401 with a sign-in form; the form
+POSTs the token to ``/dashboard/sign-in``, which keeps it in an HttpOnly,
+SameSite=Strict cookie and redirects (303) back to the page. Later requests
+send the cookie (programs may send ``Authorization: Bearer``). Sign-out is a
+POST too: no GET ever sets (or clears) a cookie. Every POST must come from
+this site (``Origin``/``Referer``/``Sec-Fetch-Site``, when a browser sends
+them, name this host), which stops login CSRF: another site cannot sign a
+visitor in as someone else. The sign-out form also carries a token derived
+from the cookie. ``?token=`` is ignored: no cookie from it, never echoed. No
+JavaScript runs on the pages and the Content-Security-Policy forbids any.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api import dashboard_render as render
 from api.deps import RuntimeDep
@@ -41,14 +51,18 @@ from runtime.bootstrap import Runtime
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 COOKIE = "okr_token"
-TOKEN_PARAM = "token"
+TOKEN_FIELD = "token"
+NEXT_FIELD = "next"
+CSRF_FIELD = "csrf"
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;"
         " base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
-    "Referrer-Policy": "no-referrer",
+    # Same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on
+    # a form POST, and the sign-in form could not tell its own page from another site.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
@@ -78,6 +92,61 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
+def _next_path(request: Request) -> str:
+    """Where the sign-in form returns to: this page, without any ``token`` parameter."""
+    clean = request.url.remove_query_params(TOKEN_FIELD)
+    return clean.path + (f"?{clean.query}" if clean.query else "")
+
+
+def _safe_next(base: str, wanted: str | None) -> str:
+    """A path under the dashboard, never another site (``//host``, ``/\\host``, a scheme)."""
+    if not wanted:
+        return base
+    parts = urlsplit(wanted)
+    if parts.scheme or parts.netloc or "\\" in wanted or not wanted.startswith("/"):
+        return base
+    if wanted != base and not wanted.startswith(f"{base}/") and not wanted.startswith(f"{base}?"):
+        return base
+    return wanted
+
+
+def same_site(request: Request) -> bool:
+    """Whether a browser says this POST comes from one of our own pages.
+
+    ``Sec-Fetch-Site`` (same-origin), else ``Origin``, else ``Referer``, must name
+    this host; a request that sends none of them (not a modern browser's form) is
+    let through, since a cross-site form always sends at least ``Origin``.
+    """
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    host = request.headers.get("host", "")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin != "null" and urlsplit(origin).netloc == host
+    referer = request.headers.get("referer")
+    if referer is not None:
+        return urlsplit(referer).netloc == host
+    return True
+
+
+def csrf_token(session_token: str) -> str:
+    """The sign-out form's token, derived from the (HttpOnly) cookie: a page of another
+    site cannot read the cookie, so it cannot make the token."""
+    return hmac.new(session_token.encode(), b"okr-dashboard-form", hashlib.sha256).hexdigest()
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body (the body limit bounds its size);
+    one with too many fields is treated as empty (and so refused)."""
+    text = (await request.body()).decode("utf-8", "replace")
+    try:
+        fields = parse_qs(text, max_num_fields=20)
+    except ValueError:
+        return {}
+    return {name: values[0] for name, values in fields.items()}
+
+
 class Session:
     """Who is looking, resolved from the request; or the response that refuses them."""
 
@@ -87,42 +156,33 @@ class Session:
         self.store: ViewStore = runtime.store
         self.actor: Actor | None = None
         self.refusal: Response | None = None
+        self.csrf = ""
         self._authenticate()
 
     def _authenticate(self) -> None:
+        # A ``?token=`` in the address is ignored: tokens never travel in a URL.
         request, base = self.request, _base(self.request)
         anonymous = render.Frame(base)
-        from_query = request.query_params.get(TOKEN_PARAM)
-        if from_query is not None:
-            actor = self.runtime.tokens.authenticate(from_query) if from_query else None
-            if actor is None:
-                self.refusal = _html(
-                    render.sign_in_page(anonymous, "That token is unknown or revoked."), 401
-                )
-                return
-            # Keep the token in a cookie and take it out of the address (and history).
-            clean = request.url.remove_query_params(TOKEN_PARAM)
-            location = clean.path + (f"?{clean.query}" if clean.query else "")
-            self.refusal = _redirect(location)
-            self.refusal.set_cookie(
-                COOKIE,
-                from_query,
-                path=base,
-                httponly=True,
-                samesite="strict",
-                secure=request.url.scheme == "https",
-            )
-            return
         token = _bearer(request) or request.cookies.get(COOKIE)
         if not token:
-            self.refusal = _html(render.sign_in_page(anonymous, "You are not signed in."), 401)
+            self.refusal = _html(
+                render.sign_in_page(anonymous, "You are not signed in.", _next_path(request)),
+                401,
+            )
             return
         self.actor = self.runtime.tokens.authenticate(token)
         if self.actor is None:
+            # The dead cookie stays until the next sign-in: a GET never sets a cookie.
             self.refusal = _html(
-                render.sign_in_page(anonymous, "Your token is unknown or was revoked."), 401
+                render.sign_in_page(
+                    anonymous,
+                    "Your token is unknown, expired or was revoked.",
+                    _next_path(request),
+                ),
+                401,
             )
-            self.refusal.delete_cookie(COOKIE, path=base)
+        else:
+            self.csrf = csrf_token(token)
 
     @property
     def viewer(self) -> Viewer:
@@ -141,7 +201,7 @@ class Session:
     def frame(self) -> render.Frame:
         actor = self._actor()
         return render.Frame(
-            _base(self.request), actor.organization_id, actor.user_id, actor.role.value
+            _base(self.request), actor.organization_id, actor.user_id, actor.role.value, self.csrf
         )
 
     def _actor(self) -> Actor:
@@ -220,14 +280,52 @@ def home(request: Request, runtime: RuntimeDep) -> Response:
     return _redirect(f"{_base(request)}/cycles/{cycle['id']}")
 
 
-@router.get("/logout", response_class=HTMLResponse)
-def logout(request: Request) -> Response:
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
+    """The sign-in form: a valid token becomes the cookie, then back to the page (303)."""
+    base = _base(request)
+    anonymous = render.Frame(base)
+    form = await _form(request)
+    back = _safe_next(base, form.get(NEXT_FIELD))
+    if not same_site(request):
+        return _html(
+            render.sign_in_page(anonymous, "Sign in from this dashboard's own page.", back), 403
+        )
+    token = form.get(TOKEN_FIELD, "").strip()
+    actor = await run_in_threadpool(runtime.tokens.authenticate, token) if token else None
+    if actor is None:
+        return _html(
+            render.sign_in_page(anonymous, "That token is unknown, expired or revoked.", back),
+            401,
+        )
+    response = _redirect(back)
+    response.set_cookie(
+        COOKIE,
+        token,
+        path=base,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout", response_class=HTMLResponse)
+async def logout(request: Request) -> Response:
+    """Sign-out (a POST from our own page, with the form's token): the cookie is cleared."""
     frame = render.Frame(_base(request))
+    form = await _form(request)
+    cookie = request.cookies.get(COOKIE)
+    if not same_site(request) or (
+        cookie and not hmac.compare_digest(form.get(CSRF_FIELD, ""), csrf_token(cookie))
+    ):
+        message = "<p>Sign out from this dashboard's own page.</p>"
+        return _html(render.message_page("Not signed out", message, frame), 403)
     response = _html(
         render.message_page(
             "Signed out",
             "<p>The token cookie is removed from this browser. The token itself stays valid"
-            " until it is revoked with <code>okr token revoke</code>.</p>",
+            " until it expires or is revoked with <code>okr token revoke</code>.</p>",
             frame,
         )
     )

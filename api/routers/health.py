@@ -1,57 +1,66 @@
-"""Liveness and readiness: no token needed."""
+"""Liveness: no token needed, and an anonymous caller learns nothing else (SPEC §9).
+
+Anyone (no token, a member's token, an unknown token) gets ``status`` and
+``mode``. An admin also gets ``AdminHealth``: where the log and each read model
+stand (positions are global across organizations, so they are not for
+everyone), and the objectives of the admin's own organization that stored data
+makes their own ancestors (readers show them as roots; the status is then
+``degraded`` for that admin). Further admin-only reports join ``AdminHealth``
+and ``admin_health``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import RuntimeDep
+from api.deps import OptionalActorDep, RuntimeDep
+from commands.actor import Actor
 from projections.alignment_queries import stored_alignment_cycles
 from runtime.bootstrap import Runtime
 
 router = APIRouter(tags=["health"])
-_bearer = HTTPBearer(auto_error=False)
 
 
 class Health(BaseModel):
+    """What any caller may know."""
+
     status: str
     mode: str
+
+
+class AdminHealth(Health):
+    """What an admin token also sees."""
+
     position: int
     read_models: dict[str, int]
-    alignment_cycles: list[str] | None = None
+    alignment_cycles: list[str]
 
 
-def _alignment_cycles(
-    runtime: Runtime, credentials: HTTPAuthorizationCredentials | None
-) -> list[str] | None:
-    """For an admin only: the ids of their organization's objectives that stored data
-    makes their own ancestors (readers show them as roots). Anyone else: None, so no
-    id ever reaches an anonymous caller or another organization."""
-    if credentials is None or not credentials.credentials:
-        return None
-    token = credentials.credentials
-    actor = runtime.tokens.cached(token) or runtime.tokens.authenticate(token)
-    if actor is None or not actor.is_admin:
-        return None
-    return stored_alignment_cycles(runtime.store, actor.organization_id)
-
-
-@router.get("/health", response_model=Health, response_model_exclude_none=True)
-def health(
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Health:
-    follower = runtime.follower
-    cycles = _alignment_cycles(runtime, credentials)
+def public_health(runtime: Runtime) -> Health:
     return Health(
         # A read-model batch that keeps failing is retried, never skipped: say so.
-        # So is an alignment cycle in the admin's stored data.
-        status="degraded" if follower.error is not None or cycles else "ok",
+        status="degraded" if runtime.follower.error is not None else "ok",
         mode="embedded" if runtime.settings.embedded else "postgres",
+    )
+
+
+def admin_health(runtime: Runtime, admin: Actor) -> AdminHealth:
+    follower = runtime.follower
+    public = public_health(runtime)
+    cycles = stored_alignment_cycles(runtime.store, admin.organization_id)
+    return AdminHealth(
+        status="degraded" if cycles else public.status,
+        mode=public.mode,
         position=runtime.app.recorder.max_notification_id() or 0,
         read_models={m.name: follower.position(m) for m in follower.models},
         alignment_cycles=cycles,
     )
+
+
+@router.get("/health", response_model=AdminHealth | Health)
+def health(runtime: RuntimeDep, actor: OptionalActorDep) -> Health:
+    """``status`` and ``mode``; with an admin token, also positions and alignment cycles."""
+    if actor is not None and actor.is_admin:
+        return admin_health(runtime, actor)
+    return public_health(runtime)

@@ -50,6 +50,8 @@ from api.schemas import (
 from commands.actor import Actor
 from commands.application import OkrApplication
 from commands.authorization import may_see
+from domain.cycle import check_calendar_moment
+from domain.errors import InvalidCommand
 from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.values import KeyResultStatus, Level, NoteTopic, ProgressMode, Visibility
@@ -214,13 +216,12 @@ def _require_visible_parent(
 
 
 def _as_utc(moment: datetime) -> datetime:
-    """A naive time is UTC; a time with no UTC equivalent is refused."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
+    """A naive time is UTC; a time outside the service's calendar is refused (422)."""
     try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise ApiError(422, "as_of is out of range", code="validation_error") from None
+        check_calendar_moment("as_of", moment)
+    except InvalidCommand as refused:  # a query parameter: the API's validation code
+        raise ApiError(422, refused.message, code="validation_error") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _query_text(name: str, value: str) -> str:
@@ -355,8 +356,8 @@ def read_objective(
             raise ApiError(404, f"objective {objective_id} not found")
         body, current = found
         return Response(body, media_type="application/json", headers={"ETag": f'"{current}"'})
-    _visible_objective(app, actor, objective_id)
     moment = None if as_of is None else _as_utc(as_of)
+    _visible_objective(app, actor, objective_id)
     past = objective_at(app, store, objective_id, version=version, as_of=moment)
     if past is None:
         when = f"version {version}" if version is not None else f"{as_of}"

@@ -365,9 +365,12 @@ def test_headers_queries_and_paths(api: Api) -> None:
     ):
         response = api.client.get(f"/v1{o}", params=params, headers=s.admin)
         assert_error(response, 422, "validation_error")
-    # Far past and far future are fine times: before the objective, and now.
-    api.get(o, s.admin, expect=404, as_of="0001-01-01T00:00:00Z")
-    assert api.get(o, s.admin, as_of="9999-12-31T23:59:59Z")["version"] == current
+    # SPEC §9: as_of lies within 1970-01-01..2199-12-31; the bounds themselves are fine
+    # times: before the objective, and now.
+    for far in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):
+        assert_error(api.call("GET", o, s.admin, params={"as_of": far}), 422, "validation_error")
+    api.get(o, s.admin, expect=404, as_of="1970-01-01T00:00:00Z")
+    assert api.get(o, s.admin, as_of="2199-12-31T23:59:59Z")["version"] == current
 
     # Path ids must be UUIDs; queries must be well-formed.
     for path in (
