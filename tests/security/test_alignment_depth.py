@@ -318,7 +318,7 @@ def test_a_stored_chain_of_1100_stops_no_reader(api: Api, runtime: Runtime) -> N
     assert api.get(f"/objectives/{top}", ada, version=2)["version"] == 2
     moment = datetime.now(UTC).isoformat()
     assert api.get(f"/objectives/{top}", ada, as_of=moment)["progress"] == pytest.approx(0.5)
-    entries = audit_trail(runtime.app, runtime.store, chain[0])
+    entries = audit_trail(runtime.app, runtime.store, chain[0], viewer=None)
     assert any(e.type == "ChildProgress" for e in entries)
     for page in (f"/dashboard/cycles/{cycle}", f"/dashboard/objectives/{top}"):
         html = api.client.get(page, headers=ada)
@@ -390,7 +390,7 @@ def test_a_stored_alignment_cycle_keeps_every_read_finite(api: Api, runtime: Run
             api.get(f"/objectives/{objective}/history", ada)
             api.get(f"/objectives/{objective}/progress-history", ada)
             api.get(f"/objectives/{objective}", ada, as_of=datetime.now(UTC).isoformat())
-            audit_trail(runtime.app, runtime.store, UUID(objective))
+            audit_trail(runtime.app, runtime.store, UUID(objective), viewer=None)
             page = api.client.get(f"/dashboard/objectives/{objective}", headers=ada)
             assert page.status_code == 200
         for query in ("", f"?team_id={red}"):
