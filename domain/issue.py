@@ -31,7 +31,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.limits import MAX_LINKS_PER_ISSUE, require_room
+from domain import limits
 from domain.values import IssueStatus
 
 ISSUE_NAMESPACE = uuid5(NAMESPACE_URL, "okr:issue")
@@ -162,9 +162,9 @@ class Issue(Aggregate):
         """Links stay in the state, so their number is bounded (SPEC §9)."""
         key = f"{objective_id}:{key_result_id}"
         if key not in self.linked:
-            require_room(
+            limits.require_room(
                 len(self.linked),
-                MAX_LINKS_PER_ISSUE,
+                limits.MAX_LINKS_PER_ISSUE,
                 f"the number of key results linking issue {self.tracker}:{self.issue_key}",
             )
         self._linked(objective_id=objective_id, key_result_id=key_result_id, actor=actor)

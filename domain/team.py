@@ -10,8 +10,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import limits
 from domain.errors import InvalidCommand
-from domain.limits import MAX_TEAM_MEMBERS, require_room
 from domain.text import check_text
 from domain.values import TeamRole
 
@@ -45,8 +45,10 @@ class Team(Aggregate):
         if self.members.get(user_id) == wanted:
             return
         if user_id not in self.members:
-            require_room(
-                len(self.members), MAX_TEAM_MEMBERS, f"the number of members of team {self.name}"
+            limits.require_room(
+                len(self.members),
+                limits.MAX_TEAM_MEMBERS,
+                f"the number of members of team {self.name}",
             )
         self._member_set(user_id=user_id, role=wanted.value, actor=actor)
 
