@@ -13,7 +13,9 @@ upcast away.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
@@ -359,3 +361,31 @@ def test_a_full_objective_answers_409_limit_reached(
         api.post(path, admin, {"title": f"KR {n}", "mode": "percentage"}, 201)
     answer = api.call("POST", path, admin, json={"title": "KR 3", "mode": "percentage"}, expect=409)
     assert answer.json()["error"]["code"] == "limit_reached"
+
+
+def test_the_last_free_place_is_taken_once_under_concurrency(
+    reopen: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight writers race for the last key result: the count is checked inside the
+    optimistic-concurrency retry, so exactly one gets it and the others get 409."""
+    monkeypatch.setattr(domain.limits, "MAX_KEY_RESULTS_PER_OBJECTIVE", 3)
+    w = World(reopen())
+    cycle = w.cycle(Phase.DRAFTING)
+    objective = w.objective(cycle)
+    w.kr(objective, title="one")
+    w.kr(objective, title="two")
+    writers = [World(reopen()) for _ in range(8)]
+    start = threading.Barrier(len(writers))
+
+    def add(writer: World) -> str:
+        start.wait()
+        try:
+            writer.kr(objective, title="the last one")
+        except LimitReached:
+            return "refused"
+        return "added"
+
+    with ThreadPoolExecutor(len(writers)) as pool:
+        outcomes = sorted(pool.map(add, writers))
+    assert outcomes == ["added"] + ["refused"] * 7
+    assert len(World(reopen()).obj(objective).key_results) == 3
