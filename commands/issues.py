@@ -24,7 +24,7 @@ from commands.base import CommandsBase
 from commands.existence import current_versions, existing_ids
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import InvalidCommand
-from domain.issue import Issue, ReportVerdict, issue_id
+from domain.issue import Issue, ReportVerdict, instant, issue_id
 from domain.key_result import finite
 from domain.objective import Objective
 from domain.text import check_text
@@ -294,4 +294,8 @@ def _validate(report: IssueReport) -> None:
         raise InvalidCommand(f"unknown issue status {report.status!r}") from None
     if report.occurred_at.tzinfo is None:
         raise InvalidCommand("occurred_at must carry a time zone")
+    try:
+        instant(report.occurred_at)  # how the issue remembers it (Issue.verdict)
+    except OverflowError:
+        raise InvalidCommand("occurred_at is out of range once converted to UTC") from None
     finite("estimate", report.estimate, minimum=0)

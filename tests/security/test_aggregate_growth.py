@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -29,7 +30,8 @@ from fastapi.testclient import TestClient
 import domain.limits
 from api.app import create_app
 from commands.application import OkrApplication
-from domain.errors import LimitReached
+from commands.issues import IssueReport
+from domain.errors import InvalidCommand, LimitReached
 from domain.issue import RECENT_EVENT_IDS, Issue, issue_id
 from domain.objective import Objective
 from domain.values import Phase
@@ -389,3 +391,14 @@ def test_the_last_free_place_is_taken_once_under_concurrency(
         outcomes = sorted(pool.map(add, writers))
     assert outcomes == ["added"] + ["refused"] * 7
     assert len(World(reopen()).obj(objective).key_results) == 3
+
+
+def test_a_time_with_no_utc_equivalent_is_refused_not_a_crash() -> None:
+    """The issue remembers times in UTC; 0001-01-01T00:00+14:00 has none (422, not 500)."""
+    w = World(memory_app())
+    edge = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    event = IssueReport(
+        event_id="edge", tracker="github", issue_key=KEY, status="done", occurred_at=edge
+    )
+    with pytest.raises(InvalidCommand):
+        w.app.report_issue_event(INTEGRATION, event)
