@@ -31,14 +31,23 @@ import domain.limits
 from api.app import create_app
 from commands.application import OkrApplication
 from commands.issues import IssueReport
-from domain.errors import InvalidCommand, LimitReached
+from domain.errors import InvalidCommand, LimitReached, NotFound, PermissionDenied
 from domain.issue import RECENT_EVENT_IDS, Issue, issue_id
 from domain.objective import Objective
 from domain.values import Phase
 from projections.audit import audit_trail
 from runtime.bootstrap import Runtime
 from runtime.settings import Settings
-from tests.builders import ADMIN, INTEGRATION, MEMORY_ENV, World, memory_app, report
+from tests.builders import (
+    ADMIN,
+    INTEGRATION,
+    MEMORY_ENV,
+    OTHER_ADMIN,
+    World,
+    member,
+    memory_app,
+    report,
+)
 from tests.e2e.test_api_support import Api
 
 NOTE = ("a note that must not stay in the state " * 25).strip()  # 1 KB; the benchmark uses 10 KB
@@ -402,3 +411,16 @@ def test_a_time_with_no_utc_equivalent_is_refused_not_a_crash() -> None:
     )
     with pytest.raises(InvalidCommand):
         w.app.report_issue_event(INTEGRATION, event)
+
+
+def test_a_full_objective_tells_nothing_to_those_who_may_not_edit_it() -> None:
+    """The bound is checked after tenancy and rights: no count leaks out as a 409."""
+    w = World(memory_app())
+    cycle = w.cycle(Phase.DRAFTING)
+    objective = w.objective(cycle)
+    for n in range(domain.limits.MAX_KEY_RESULTS_PER_OBJECTIVE):
+        w.kr(objective, title=f"KR {n}")
+    with pytest.raises(PermissionDenied):
+        w.kr(objective, actor=member("mallory"))
+    with pytest.raises(NotFound):
+        w.kr(objective, actor=OTHER_ADMIN)
