@@ -111,12 +111,14 @@ class Context:
 
 @dataclass
 class Target:
-    """``at_least`` / ``at_most`` the value, and/or ``ratio_at_least`` x baseline."""
+    """``at_least`` / ``at_most`` the value, and/or ``ratio_at_least`` (``ratio_at_most``)
+    x baseline."""
 
     text: str
     at_least: float | None = None
     at_most: float | None = None
     ratio_at_least: float | None = None
+    ratio_at_most: float | None = None
 
     def met(self, value: float | None, ratio: float | None) -> bool | None:
         if value is None:
@@ -128,6 +130,8 @@ class Target:
             ok &= value <= self.at_most
         if self.ratio_at_least is not None:
             ok &= ratio is not None and ratio >= self.ratio_at_least
+        if self.ratio_at_most is not None:
+            ok &= ratio is not None and ratio <= self.ratio_at_most
         return ok
 
 

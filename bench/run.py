@@ -25,7 +25,7 @@ from pathlib import Path
 from bench import report
 from bench.common import FULL, REPO, SMOKE, Context, Figure, Target
 
-FIGURES = ("1", "2", "3", "4", "5", "6", "7")
+FIGURES = ("1", "2", "3", "4", "5", "6", "7", "8")
 
 
 def _runner(key: str) -> Callable[[Context], list[Figure]]:
@@ -53,6 +53,10 @@ def _runner(key: str) -> Callable[[Context], list[Figure]]:
         from bench.fig6_reads import run as fig6
 
         return fig6
+    if key == "8":
+        from bench.fig8_growth import run as fig8
+
+        return fig8
     from bench.fig7_memory import run as fig7
 
     return fig7

@@ -1,10 +1,10 @@
 """Issue events: record a tracker's status report and move the linked key results.
 
-Idempotent by ``event_id`` (the Issue aggregate remembers every one it
-applied) and ordered by ``occurred_at`` (an older report is recorded for the
-audit trail but never overwrites a newer status). The issue and every
-objective it moves are saved in one transaction, so a crash leaves either
-all of it or none.
+Idempotent by ``event_id`` and ordered by ``occurred_at`` (an older report is
+recorded for the audit trail but never overwrites a newer status); the Issue
+aggregate decides both with a bounded memory (``Issue.verdict``). The issue
+and every objective it moves are saved in one transaction, so a crash leaves
+either all of it or none.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from commands.base import CommandsBase
 from commands.existence import current_versions, existing_ids
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import InvalidCommand
-from domain.issue import Issue, issue_id
+from domain.issue import Issue, ReportVerdict, instant, issue_id
 from domain.key_result import finite
 from domain.objective import Objective
 from domain.text import check_text
@@ -224,10 +224,11 @@ class IssueCommands(CommandsBase):
         phases: dict[UUID, bool],
     ) -> IssueOutcome:
         outcome = IssueOutcome(issue_id=issue.id)
-        if issue.has_applied(report.event_id):
+        verdict = issue.verdict(report.event_id, report.occurred_at)
+        if verdict is ReportVerdict.SEEN:
             outcome.duplicate = True
             return outcome
-        newer = issue.is_newer(report.occurred_at)
+        newer = verdict is ReportVerdict.NEW
         issue.report_status(
             event_id=report.event_id,
             status=report.status,
@@ -293,4 +294,8 @@ def _validate(report: IssueReport) -> None:
         raise InvalidCommand(f"unknown issue status {report.status!r}") from None
     if report.occurred_at.tzinfo is None:
         raise InvalidCommand("occurred_at must carry a time zone")
+    try:
+        instant(report.occurred_at)  # how the issue remembers it (Issue.verdict)
+    except OverflowError:
+        raise InvalidCommand("occurred_at is out of range once converted to UTC") from None
     finite("estimate", report.estimate, minimum=0)

@@ -28,6 +28,7 @@ from domain.cycle import Cycle, PhaseAction
 from domain.errors import Conflict, InvalidCommand, NotFound
 from domain.issue import Issue, issue_id
 from domain.key_result_locator import KeyResultLocator
+from domain.limits import require_room_for_issue_link, require_room_for_key_result
 from domain.objective import Objective
 from domain.team import Team
 from domain.values import Level
@@ -276,6 +277,7 @@ class ObjectiveCommands(TeamCommands):
             require_editor(actor, objective, self.team_managers(actor, objective.owner_team_id))
             self.check_version(objective, expected_version)
             self._cycle_allows(actor, objective.cycle_id, PhaseAction.EDIT_OBJECTIVES)
+            require_room_for_key_result(objective)
             key_result_id = objective.add_key_result(
                 title=title,
                 mode=mode,
@@ -410,6 +412,7 @@ class ObjectiveCommands(TeamCommands):
                     issue_key=issue_key,
                     actor=actor.label,
                 )
+            require_room_for_issue_link(objective)
             objective.link_issue(
                 key_result_id,
                 tracker=tracker,

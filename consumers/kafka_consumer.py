@@ -12,9 +12,10 @@ committed to Kafka.
 Why that is exactly once: Kafka redelivers whatever was not committed, so a
 crash between the database commit and the offset commit replays a batch whose
 effects are already stored. Every ``Issue`` aggregate remembers the
-``event_id`` of each event it recorded, in the same transaction as the events
-that event caused (on the issue and on the key results it moved), so the replay
-finds each id already applied and changes nothing. No rebalance listener and no
+``event_id`` of its latest reports and the time up to which it has seen
+everything (``Issue.verdict``), in the same transaction as the events that
+event caused (on the issue and on the key results it moved), so the replay
+finds each event already seen and changes nothing. No rebalance listener and no
 Kafka transaction is needed.
 
 A database that is unreachable (PostgreSQL restarting, SQLite locked) is not a

@@ -63,3 +63,9 @@ class Conflict(DomainError):
     """The command clashes with the aggregate's current state (e.g. archived)."""
 
     code = "conflict"
+
+
+class LimitReached(Conflict):
+    """A bounded part of an aggregate's state is full (SPEC §9: growth of one aggregate)."""
+
+    code = "limit_reached"

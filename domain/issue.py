@@ -1,23 +1,57 @@
 """The tracker ``Issue`` aggregate: an issue's status history and its links to KRs.
 
 Its id is derived from tracker and key, so every process finds the same issue
-without a lookup. It remembers every applied ``event_id`` (idempotency) and
-the ``occurred_at`` of the newest applied event (an older event never
-overwrites a newer status), and which key results link it, so an issue event
-can move them all in one transaction.
+without a lookup. It keeps SPEC §4's two rules with a memory that does not
+grow with its history (SPEC §9):
+
+- the same event delivered twice changes nothing the second time;
+- an event older (``occurred_at``) than the last applied one does not
+  overwrite a newer status.
+
+What it remembers: the ``occurred_at`` of the newest applied event (the
+watermark, ``last_occurred_at``), the ids of its latest ``RECENT_EVENT_IDS``
+reports with their times (``applied_event_ids``, applied or not), and the
+latest time among the ids it has let go (``forgotten_until``). An id it no
+longer names was reported at or before ``forgotten_until``, so any event at or
+before that time that it does not name is answered as already seen: a
+redelivery of a forgotten event changes nothing, at the price that a *new*
+event that old (older than the last ``RECENT_EVENT_IDS`` reports) is not
+recorded either. See ``verdict``.
+
+It also keeps which key results link it, so an issue event can move them all
+in one transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import limits
 from domain.values import IssueStatus
 
 ISSUE_NAMESPACE = uuid5(NAMESPACE_URL, "okr:issue")
+
+RECENT_EVENT_IDS: Final = 64
+"""How many of an issue's latest reports it remembers by ``event_id``.
+
+A redelivery of anything older is answered by the times alone (see
+``verdict``); the window only decides ties at the watermark and whether a
+late report is still recorded for the audit trail, which needs a few
+reports, not thousands. 64 keeps an issue's snapshot near 5 KB whatever the
+number of deliveries (a larger window makes every load read a larger one)."""
+
+
+class ReportVerdict(StrEnum):
+    """What a delivered report does to the issue."""
+
+    NEW = "new"  # not older than the applied status: it sets the status
+    LATE = "late"  # older than the applied status: recorded for the audit trail only
+    SEEN = "seen"  # delivered before (or possibly so, see the module doc): nothing changes
 
 
 def issue_id(organization_id: str, tracker: str, issue_key: str) -> UUID:
@@ -25,7 +59,33 @@ def issue_id(organization_id: str, tracker: str, issue_key: str) -> UUID:
     return uuid5(ISSUE_NAMESPACE, f"{organization_id}\x1f{tracker}\x1f{issue_key}")
 
 
+def instant(moment: datetime) -> str:
+    """A moment as UTC text that sorts like the moment (plain, as snapshots hold it)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 class Issue(Aggregate):
+    # Version 2 of the state: a bounded window of event ids (SPEC §9). A
+    # version-1 snapshot, which held every id, is upcast when it is loaded.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 named every id it had seen, all at or before its watermark.
+
+        Their times were not kept, so the watermark becomes the forgotten
+        time: every one of them (and anything no newer) is then answered as
+        seen, which is what the unbounded memory answered for them.
+        """
+        seen = state.pop("applied_event_ids", None) or {}
+        watermark = state.get("last_occurred_at")
+        if isinstance(watermark, str):
+            watermark = datetime.fromisoformat(watermark)
+        state["applied_event_ids"] = {}
+        state["forgotten_until"] = (
+            instant(watermark) if seen and isinstance(watermark, datetime) else None
+        )
+
     @staticmethod
     def create_id(organization_id: str, tracker: str, issue_key: str, **_: Any) -> UUID:
         return issue_id(organization_id, tracker, issue_key)
@@ -41,16 +101,22 @@ class Issue(Aggregate):
         self.url: str | None = None
         self.estimate: float | None = None
         self.last_occurred_at: datetime | None = None
-        # Plain dicts, not sets or tuples, so snapshots serialise as JSON.
-        self.applied_event_ids: dict[str, bool] = {}
+        # event_id → instant(occurred_at) of the latest reports, oldest report
+        # first; plain dicts and strings, so snapshots serialise as JSON.
+        self.applied_event_ids: dict[str, str] = {}
+        self.forgotten_until: str | None = None  # an instant(); None: nothing forgotten
         # "objective:key result" → the two ids: the KRs that link this issue.
         self.linked: dict[str, list[UUID]] = {}
 
-    def has_applied(self, event_id: str) -> bool:
-        return event_id in self.applied_event_ids
-
-    def is_newer(self, occurred_at: datetime) -> bool:
-        return self.last_occurred_at is None or occurred_at >= self.last_occurred_at
+    def verdict(self, event_id: str, occurred_at: datetime) -> ReportVerdict:
+        """SPEC §4's rules on a bounded memory (the module doc says why it is safe)."""
+        if event_id in self.applied_event_ids:
+            return ReportVerdict.SEEN
+        if self.forgotten_until is not None and instant(occurred_at) <= self.forgotten_until:
+            return ReportVerdict.SEEN
+        if self.last_occurred_at is None or occurred_at >= self.last_occurred_at:
+            return ReportVerdict.NEW
+        return ReportVerdict.LATE
 
     @event("StatusReported")
     def report_status(
@@ -65,12 +131,12 @@ class Issue(Aggregate):
         applied: bool,
         actor: str,
     ) -> None:
-        """Every delivered event is recorded; ``applied`` says whether it set the status.
+        """Every report not seen before is recorded; ``applied`` says whether it set the status.
 
         An event older than the last applied one is kept for the audit trail
         with ``applied=False`` and leaves the current status alone.
         """
-        self.applied_event_ids[event_id] = applied
+        self._remember(event_id, occurred_at)
         if not applied:
             return
         self.status = IssueStatus(status).value
@@ -80,13 +146,33 @@ class Issue(Aggregate):
         self.url = url if url is not None else self.url
         self.estimate = estimate if estimate is not None else self.estimate
 
+    def _remember(self, event_id: str, occurred_at: datetime) -> None:
+        """Name the id; past the window, let the oldest report go and raise the floor."""
+        self.applied_event_ids[event_id] = instant(occurred_at)
+        while len(self.applied_event_ids) > RECENT_EVENT_IDS:
+            oldest = next(iter(self.applied_event_ids))
+            forgotten = self.applied_event_ids.pop(oldest)
+            if self.forgotten_until is None or forgotten > self.forgotten_until:
+                self.forgotten_until = forgotten
+
     @property
     def links(self) -> list[tuple[UUID, UUID]]:
         """(objective id, key result id) of every KR linking this issue, in a stable order."""
         return sorted((objective, kr) for objective, kr in self.linked.values())
 
-    @event("Linked")
     def link(self, objective_id: UUID, key_result_id: UUID, actor: str) -> None:
+        """Links stay in the state, so their number is bounded (SPEC §9)."""
+        key = f"{objective_id}:{key_result_id}"
+        if key not in self.linked:
+            limits.require_room(
+                len(self.linked),
+                limits.MAX_LINKS_PER_ISSUE,
+                f"the number of key results linking issue {self.tracker}:{self.issue_key}",
+            )
+        self._linked(objective_id=objective_id, key_result_id=key_result_id, actor=actor)
+
+    @event("Linked")
+    def _linked(self, objective_id: UUID, key_result_id: UUID, actor: str) -> None:
         self.linked[f"{objective_id}:{key_result_id}"] = [objective_id, key_result_id]
 
     @event("Unlinked")

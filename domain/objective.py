@@ -50,6 +50,15 @@ def _optional_text(name: str, value: str | None, *, limit: int = TEXT_LIMIT) -> 
 
 
 class Objective(Aggregate):
+    # Version 2 of the state holds no notes (SPEC §9, growth of one aggregate).
+    # Snapshots record this version; an older one is upcast when it is loaded.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version-1 snapshot carried every note; they are in the NoteAdded events."""
+        state.pop("notes", None)
+
     @event("Drafted")
     def __init__(
         self,
@@ -80,7 +89,8 @@ class Objective(Aggregate):
         self.aligned_parent_id = aligned_parent_id
         self.archived = False
         self.key_results: dict[str, KeyResult] = {}
-        self.notes: list[dict[str, Any]] = []
+        # No notes here: they live only in their NoteAdded events (history, audit),
+        # so loading and snapshotting an objective costs the same after any number.
         self.retrospective: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------- drafting
@@ -565,7 +575,7 @@ class Objective(Aggregate):
 
     @event("NoteAdded")
     def _note_added(self, note_id: UUID, topic: str, text: str, actor: str) -> None:
-        self.notes.append({"id": str(note_id), "topic": topic, "text": text, "author": actor})
+        """A fact for history and the audit trail; nothing of it stays in the state."""
 
     def record_retrospective(
         self,

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import limits
 from domain.errors import InvalidCommand
 from domain.text import check_text
 from domain.values import TeamRole
@@ -43,6 +44,12 @@ class Team(Aggregate):
             raise InvalidCommand(f"unknown team role {role!r}") from None
         if self.members.get(user_id) == wanted:
             return
+        if user_id not in self.members:
+            limits.require_room(
+                len(self.members),
+                limits.MAX_TEAM_MEMBERS,
+                f"the number of members of team {self.name}",
+            )
         self._member_set(user_id=user_id, role=wanted.value, actor=actor)
 
     @event("MemberSet")

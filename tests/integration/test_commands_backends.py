@@ -83,7 +83,12 @@ def summary(app: OkrApplication, ids: dict[str, UUID]) -> dict[str, Any]:
         "status": o.status(),
         "achievement_rate": round(o.achievement_rate() or -1, 9),
         "retrospective": o.retrospective,
-        "notes": [(n["topic"], n["author"], n["text"]) for n in o.notes],
+        # SPEC §9: notes are in their events, not in the objective's state
+        "notes": [
+            (e.topic, e.actor, e.text)
+            for e in w.events(ids["obj"])
+            if isinstance(e, Objective.NoteAdded)
+        ],
         "parent": o.parent_id == ids["parent"],
         "individual_parent": (
             individual.parent_id == ids["parent"],

@@ -929,8 +929,10 @@ def test_score_for_unknown_key_result_is_not_found(w: World, tracking: tuple[UUI
 def test_notes_record_topic_author_and_text(w: World, drafting: tuple[UUID, UUID]) -> None:
     _, obj = drafting
     w.app.add_note(member("mo"), obj, topic="coaching", text="  pair on it ")
-    (note,) = w.obj(obj).notes
-    assert (note["topic"], note["author"], note["text"]) == ("coaching", "mo", "pair on it")
+    # SPEC §9: a note lives in its NoteAdded event (history, audit), not in the state
+    (note,) = [e for e in w.events(obj) if isinstance(e, Objective.NoteAdded)]
+    assert (note.topic, note.actor, note.text) == ("coaching", "mo", "pair on it")
+    assert not hasattr(w.obj(obj), "notes")
     with refused(w, InvalidCommand, obj):
         w.app.add_note(ADMIN, obj, topic="gossip", text="x")
     with refused(w, InvalidCommand, obj):
@@ -1246,5 +1248,5 @@ def test_snapshots_give_the_same_state_as_replaying_every_event(
         replayed.status(),
         replayed.achievement_rate(),
     )
-    for name in ("cycle_id", "owner_team_id", "notes", "retrospective", "visibility"):
+    for name in ("cycle_id", "owner_team_id", "retrospective", "visibility"):
         assert getattr(loaded, name) == getattr(replayed, name), name
