@@ -34,6 +34,9 @@ def _serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+        # The schema once, here: N workers each running CREATE TABLE IF NOT EXISTS on
+        # a fresh database race in PostgreSQL's catalog, and one of them dies.
+        build_runtime(settings).close()
         uvicorn.run("api.app:worker_app", factory=True, workers=workers, **server)
         return 0
     runtime = build_runtime(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -68,3 +69,31 @@ def test_two_workers_share_one_store(pg_url: str, tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=30)
     assert server.returncode == 0
+
+
+def test_workers_start_together_on_a_fresh_database(pg_url: str, tmp_path: Path) -> None:
+    """Two workers creating the schema at once raced in PostgreSQL's catalog
+    (``pg_type_typname_nsp_index``): one of them died at start-up."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "serve", "--workers", "2", "--port", str(port)],
+            env=_env(OKR_DATABASE_URL=pg_url, OKR_DATA_DIR=str(tmp_path)),
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}", server)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            logged = log.read_text()
+            if logged.count("Application startup complete") == 2 or "Traceback" in logged:
+                break
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    logged = log.read_text()
+    assert "Traceback" not in logged, logged[-3000:]
+    assert logged.count("Application startup complete") == 2, logged[-3000:]
