@@ -7,6 +7,7 @@ test fails, saying which script starts it.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +46,28 @@ def pg_url() -> Iterator[str]:
     try:
         yield _with_db(PG_ADMIN_URL, name)
     finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(name)
+
+
+def _drop_database(name: str) -> None:
+    """Drop a test database, whoever is still connected to it.
+
+    ``WITH (FORCE)`` refuses (InsufficientPrivilege) when an autovacuum worker is
+    in the database, since the test role may not signal it; a plain DROP stops
+    autovacuum by itself, so that is the second try.
+    """
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        for attempt in range(5):
+            try:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except psycopg.errors.InsufficientPrivilege:
+                try:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                    return
+                except psycopg.errors.ObjectInUse:
+                    time.sleep(0.2 * (attempt + 1))
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def embedded_settings(data_dir: Path, **overrides: object) -> Settings:
