@@ -18,7 +18,7 @@ from domain.values import TokenRole
 from domain.visibility import Viewer
 from projections.store import ViewStore
 from projections.teams import managed_teams
-from runtime.bootstrap import Runtime
+from api.ports import Runtime
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `okr token create`")
 MAX_POSITION = 2**63 - 1

@@ -80,7 +80,7 @@ def run(ctx: Context) -> list[Figure]:
     with fresh_database("rebuild") as url:
         from bench.datasets import generated_history
         from projections.rebuild import rebuild
-        from runtime.bootstrap import build_runtime, read_models
+        from entrypoints.bootstrap import build_runtime, read_models
 
         runtime = build_runtime(settings_for(url))
         try:

@@ -104,7 +104,7 @@ def run(ctx: Context) -> list[Figure]:
         from domain.visibility import Viewer
         from projections import objective_queries as queries
         from projections.teams import managed_teams
-        from runtime.bootstrap import build_runtime
+        from entrypoints.bootstrap import build_runtime
 
         runtime = build_runtime(settings_for(url))
         try:

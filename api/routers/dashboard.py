@@ -46,7 +46,7 @@ from projections.cycles import get_cycle, list_cycles
 from projections.objective_queries import cycle_tree, dashboard, get_objective, progress_history
 from projections.store import Row, ViewStore
 from projections.teams import list_teams, managed_teams
-from runtime.bootstrap import Runtime
+from api.ports import Runtime
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 

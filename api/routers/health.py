@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from api.deps import OptionalActorDep, RuntimeDep
 from commands.actor import Actor
 from projections.alignment_queries import stored_alignment_cycles
-from runtime.bootstrap import Runtime
+from api.ports import Runtime
 
 router = APIRouter(tags=["health"])
 

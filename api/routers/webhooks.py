@@ -39,7 +39,7 @@ from consumers.kafka_consumer import DATABASE_UNAVAILABLE, ensure_storable, issu
 from consumers.publisher import IssueEventPublisher
 from consumers.trackers import TrackerAdapter, UnknownTracker, UnsupportedPayload, get_adapter
 from domain.values import TokenRole
-from runtime.bootstrap import Runtime
+from api.ports import Runtime
 
 __all__ = ["close_webhook_publisher", "router"]
 

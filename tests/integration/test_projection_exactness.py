@@ -29,8 +29,8 @@ from commands.actor import Actor
 from domain.values import ProgressMode, TokenRole
 from projections.objectives import OBJECTIVE
 from projections.rebuild import rebuild
-from runtime.bootstrap import build_runtime, read_models
-from runtime.settings import Settings
+from entrypoints.bootstrap import build_runtime, read_models
+from entrypoints.settings import Settings
 from tests.generated_history import (
     diff_expected,
     diff_snapshots,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from api.tokens import TokenStore
 from projections.store import open_view_store
-from runtime.bootstrap import views_env
+from entrypoints.bootstrap import views_env
 from tests.conftest import embedded_settings
 
 

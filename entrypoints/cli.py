@@ -10,8 +10,8 @@ import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
         # The schema once, here: N workers each running CREATE TABLE IF NOT EXISTS on
         # a fresh database race in PostgreSQL's catalog, and one of them dies.
         build_runtime(settings).close()
-        uvicorn.run("api.app:worker_app", factory=True, workers=workers, **server)
+        uvicorn.run("entrypoints.asgi:worker_app", factory=True, workers=workers, **server)
         return 0
     runtime = build_runtime(settings)
     consumer = None
@@ -133,7 +133,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from runtime.demo import ORG, load_demo
+    from entrypoints.demo import ORG, load_demo
 
     runtime = build_runtime()
     try:
@@ -172,7 +172,7 @@ def _webhook_runtime(prog: str) -> Runtime | None:
     A one-shot command's stderr is for its one line of error: the stores'
     own INFO notes (opened, closed) are left out.
     """
-    logging.getLogger("runtime").setLevel(logging.WARNING)
+    logging.getLogger("entrypoints").setLevel(logging.WARNING)
     try:
         return build_runtime()
     except Exception as error:  # a bad OKR_DATABASE_URL, an unreachable server
