@@ -72,4 +72,3 @@ def create_app(
         webhook_max_bytes=runtime.settings.max_webhook_body_bytes,
     )
     return app
-

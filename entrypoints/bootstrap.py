@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlsplit
@@ -15,6 +16,8 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from api.tokens import TokenStore
 from api.webhook_registry import WebhookRegistry
 from commands.application import OkrApplication
+from entrypoints.errors import CannotStart
+from entrypoints.settings import EVENTS_FILE, Settings
 from projections.alignment_queries import subtree_height
 from projections.cycles import CyclesView
 from projections.follower import Follower
@@ -23,8 +26,6 @@ from projections.objectives import ObjectivesView
 from projections.readmodel import ReadModel
 from projections.store import ViewStore, open_view_store, revive_pool
 from projections.teams import TeamsView
-from entrypoints.errors import CannotStart
-from entrypoints.settings import EVENTS_FILE, Settings
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,17 @@ def views_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def build_runtime(settings: Settings | None = None) -> Runtime:
-    """The wiring, raising the stores' own errors (the consumer retries on them)."""
+def build_runtime(
+    settings: Settings | None = None,
+    application: Callable[[dict[str, str]], OkrApplication] = OkrApplication,
+) -> Runtime:
+    """The wiring, raising the stores' own errors (the consumer retries on them).
+
+    ``application`` makes the write side from the store's environment (the demo
+    gives one with its own clock).
+    """
     settings = settings or Settings()
-    app = OkrApplication(env=settings.eventsourcing_env())
+    app = application(settings.eventsourcing_env())
     store = open_view_store(views_env(settings))
     # Alignment depth: the write side asks the objectives read model what hangs below.
     app.subtree_height = partial(subtree_height, store)
@@ -111,7 +119,12 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
     )
 
 
-def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
+def open_runtime(
+    settings: Settings,
+    *,
+    create: bool = True,
+    application: Callable[[dict[str, str]], OkrApplication] = OkrApplication,
+) -> Runtime:
     """``build_runtime`` for a command line: each way it cannot start is one line.
 
     ``create=False`` (a command that only reads or changes what is there):
@@ -123,7 +136,7 @@ def open_runtime(settings: Settings, *, create: bool = True) -> Runtime:
             " holds it, or set OKR_DATA_DIR)"
         )
     try:
-        return build_runtime(settings)
+        return build_runtime(settings, application)
     except (OSError, sqlite3.Error) as error:
         if not settings.embedded:
             raise

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     kafka_dlq_topic: str = "okr.issue-events.dlq"
     kafka_group: str = "okr-consumer"
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(
         default=1,
         ge=1,

@@ -78,7 +78,16 @@ def test_workers_start_together_on_a_fresh_database(pg_url: str, tmp_path: Path)
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve", "--workers", "2", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "entrypoints.cli",
+                "serve",
+                "--workers",
+                "2",
+                "--port",
+                str(port),
+            ],
             env=_env(OKR_DATABASE_URL=pg_url, OKR_DATA_DIR=str(tmp_path)),
             stdout=subprocess.DEVNULL,
             stderr=sink,

@@ -18,9 +18,9 @@ import pytest
 
 from commands.actor import Actor
 from domain.values import TokenRole
-from projections.cycles import list_cycles
 from entrypoints.bootstrap import Runtime, build_runtime
 from entrypoints.settings import Settings
+from projections.cycles import list_cycles
 
 pytestmark = pytest.mark.postgres
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from projections.rebuild import rebuild
 from entrypoints.bootstrap import Runtime, build_runtime, read_models
 from entrypoints.settings import Settings
+from projections.rebuild import rebuild
 from tests.generated_history import (
     GeneratedHistory,
     diff_snapshots,

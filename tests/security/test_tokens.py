@@ -25,9 +25,9 @@ from fastapi.testclient import TestClient
 from api.access_log import REDACTED, RedactQueryStrings, redact_query
 from api.app import create_app
 from api.tokens import TokenStore, hash_token, parse_expires_in
-from projections.store import open_view_store
 from entrypoints.bootstrap import Runtime, build_runtime, views_env
 from entrypoints.settings import Settings
+from projections.store import open_view_store
 from tests.e2e.servers import free_port, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
