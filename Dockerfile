@@ -27,7 +27,7 @@ COPY commands/ commands/
 COPY projections/ projections/
 COPY api/ api/
 COPY consumers/ consumers/
-COPY runtime/ runtime/
+COPY entrypoints/ entrypoints/
 # A regular (not editable) install: the code lives in site-packages, /src is
 # only the build input and is removed in the same layer.
 RUN pip install --no-cache-dir -c constraints.txt . \

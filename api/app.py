@@ -1,4 +1,8 @@
-"""The FastAPI application: routers under /v1, error handlers, the runtime."""
+"""The FastAPI application: routers under /v1, error handlers, the runtime.
+
+The runtime is built above (``entrypoints/``) and handed in: the API knows it
+only as ``api.ports.Runtime``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from api.body_limit import BodyLimit
 from api.deps import StorableBody
 from api.errors import install_error_handlers
 from api.lost_connection import LostConnection
+from api.ports import Runtime
 from api.routers import (
     cycle_views,
     cycles,
@@ -23,8 +28,6 @@ from api.routers import (
     webhook_registrations,
     webhooks,
 )
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
 
 
 def create_app(
@@ -69,13 +72,3 @@ def create_app(
         webhook_max_bytes=runtime.settings.max_webhook_body_bytes,
     )
     return app
-
-
-def worker_app() -> FastAPI:
-    """One of ``okr serve --workers N``'s processes: its own runtime, from the environment.
-
-    Only on PostgreSQL, where the projections run in ``okr project`` and every
-    write-side cache is fast-forwarded from the store, so processes need not
-    know about each other.
-    """
-    return create_app(build_runtime(Settings()), owns_runtime=True)

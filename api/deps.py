@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
+from api.ports import Runtime
 from api.schemas import unstorable
 from commands.actor import Actor
 from commands.application import OkrApplication
@@ -18,7 +19,6 @@ from domain.values import TokenRole
 from domain.visibility import Viewer
 from projections.store import ViewStore
 from projections.teams import managed_teams
-from runtime.bootstrap import Runtime
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `okr token create`")
 MAX_POSITION = 2**63 - 1

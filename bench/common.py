@@ -294,7 +294,7 @@ def postgres_version() -> str:
 
 def settings_for(url: str, **overrides: Any) -> Any:
     """Settings of the service over ``url``; never Kafka unless asked for."""
-    from runtime.settings import Settings
+    from entrypoints.settings import Settings
 
     values: dict[str, Any] = {"database_url": url, "kafka_bootstrap": None}
     values.update(overrides)
@@ -364,7 +364,7 @@ class StoreNames:
 
 def store_names(url: str) -> StoreNames:
     """Asks a runtime over ``url`` (which creates the tables if they are missing)."""
-    from runtime.bootstrap import build_runtime
+    from entrypoints.bootstrap import build_runtime
 
     runtime = build_runtime(settings_for(url))
     try:
@@ -586,7 +586,7 @@ def start_api(ctx: Context, benchmark: str, url: str, workers: int = 1) -> tuple
     import httpx
 
     port = free_port()
-    command = ["runtime.cli", "serve", "--port", str(port)]
+    command = ["entrypoints.cli", "serve", "--port", str(port)]
     role = "api"
     if workers > 1:
         command += ["--workers", str(workers)]
@@ -608,7 +608,7 @@ def start_api(ctx: Context, benchmark: str, url: str, workers: int = 1) -> tuple
 def start_projector(ctx: Context, benchmark: str, url: str) -> Service:
     """``okr project`` over ``url`` (it follows the log as soon as it has started)."""
     runner = Service(
-        ctx, benchmark, "projection runner", ["runtime.cli", "project"], service_env(url)
+        ctx, benchmark, "projection runner", ["entrypoints.cli", "project"], service_env(url)
     )
     wait_until(
         lambda: runner.check_alive() is None and runner.log_contains("following the event log"),

@@ -18,8 +18,8 @@ import threading
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from consumers.kafka_consumer import IssueEventConsumer
-    from runtime.bootstrap import build_runtime
-    from runtime.settings import Settings
+    from entrypoints.bootstrap import build_runtime
+    from entrypoints.settings import Settings
 
     settings = Settings()
     runtime = build_runtime(settings)

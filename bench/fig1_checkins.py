@@ -258,7 +258,7 @@ class CheckInStack:
 @contextmanager
 def check_in_stack(ctx: Context, tag: str, url: str) -> Iterator[CheckInStack]:
     """Figures 1 and 4 load the same stack; it is stopped and profiled afterwards."""
-    from runtime.bootstrap import build_runtime
+    from entrypoints.bootstrap import build_runtime
 
     s = ctx.sizes
     runtime = build_runtime(settings_for(url))

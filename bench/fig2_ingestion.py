@@ -161,7 +161,7 @@ def run(ctx: Context) -> list[Figure]:
     for r in range(ctx.repeat):
         tag = f"r{r}-{uuid.uuid4().hex[:6]}"
         with fresh_database("ingest") as url, fresh_topics("issues") as (topic, dlq):
-            from runtime.bootstrap import build_runtime
+            from entrypoints.bootstrap import build_runtime
 
             runtime = build_runtime(settings_for(url))
             try:

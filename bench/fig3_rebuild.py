@@ -79,8 +79,8 @@ def run(ctx: Context) -> list[Figure]:
     )
     with fresh_database("rebuild") as url:
         from bench.datasets import generated_history
+        from entrypoints.bootstrap import build_runtime, read_models
         from projections.rebuild import rebuild
-        from runtime.bootstrap import build_runtime, read_models
 
         runtime = build_runtime(settings_for(url))
         try:

@@ -51,8 +51,8 @@ def run(ctx: Context) -> list[Figure]:
     )
     with fresh_database("travel") as url:
         from bench.datasets import long_objective
+        from entrypoints.bootstrap import build_runtime
         from projections.history import objective_at
-        from runtime.bootstrap import build_runtime
 
         runtime = build_runtime(settings_for(url))
         try:

@@ -102,9 +102,9 @@ def run(ctx: Context) -> list[Figure]:
     with fresh_database("reads") as url:
         from bench.datasets import ORG, command_rate_sample, tree_dataset
         from domain.visibility import Viewer
+        from entrypoints.bootstrap import build_runtime
         from projections import objective_queries as queries
         from projections.teams import managed_teams
-        from runtime.bootstrap import build_runtime
 
         runtime = build_runtime(settings_for(url))
         try:

@@ -52,7 +52,7 @@ def run(ctx: Context) -> list[Figure]:
     g = SMOKE_GROWTH if ctx.smoke else FULL_GROWTH
     with fresh_database("growth") as url:
         from commands.application import OkrApplication
-        from runtime.bootstrap import build_runtime
+        from entrypoints.bootstrap import build_runtime
 
         runtime = build_runtime(settings_for(url))
         # A second application on the same store without the aggregate cache: cold loads.

@@ -1,6 +1,6 @@
 """Run a module as ``__main__`` under cProfile in *every* thread; merge the stats at exit.
 
-    python -m bench.profiling OUT.pstats runtime.cli serve --port 8123
+    python -m bench.profiling OUT.pstats entrypoints.cli serve --port 8123
 
 cProfile only sees the thread that enabled it, and the service does its work
 in other threads (uvicorn's worker threads for sync endpoints, the

@@ -67,8 +67,8 @@ from domain.text import storable
 from domain.values import TokenRole
 
 if TYPE_CHECKING:
-    from runtime.bootstrap import Runtime
-    from runtime.settings import Settings
+    from entrypoints.bootstrap import Runtime
+    from entrypoints.settings import Settings
 
 __all__ = [
     "CONSUMER_USER",
@@ -124,7 +124,7 @@ REFUSED_BY_WRITE_SIDE: Final[tuple[type[BaseException], ...]] = (
 
 
 class IngestionSettings(BaseSettings):
-    """The consumer's own ``OKR_`` variables (beside ``runtime.settings.Settings``)."""
+    """The consumer's own ``OKR_`` variables (beside ``entrypoints.settings.Settings``)."""
 
     model_config = SettingsConfigDict(env_prefix="OKR_", extra="ignore")
 
@@ -586,7 +586,7 @@ def start_consumer_thread(
 
 def _build_runtime(settings: Settings, stop_event: threading.Event) -> Runtime | None:
     """``build_runtime``, waiting for a database that is not up yet."""
-    from runtime.bootstrap import build_runtime
+    from entrypoints.bootstrap import build_runtime
 
     failures = 0
     while not stop_event.is_set():
@@ -609,7 +609,7 @@ def run_consumer(
 
     Returns the process exit status.
     """
-    from runtime.settings import Settings
+    from entrypoints.settings import Settings
 
     settings = settings or Settings()
     if not settings.kafka_bootstrap:

@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
     "OKR_TEST_DATABASE_URL", "postgresql://okr:okr@127.0.0.1:15432/okr_test"

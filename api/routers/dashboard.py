@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import dashboard_render as render
 from api.deps import RuntimeDep
+from api.ports import Runtime
 from commands.actor import Actor
 from domain.values import TokenRole
 from domain.visibility import Viewer
@@ -46,7 +47,6 @@ from projections.cycles import get_cycle, list_cycles
 from projections.objective_queries import cycle_tree, dashboard, get_objective, progress_history
 from projections.store import Row, ViewStore
 from projections.teams import list_teams, managed_teams
-from runtime.bootstrap import Runtime
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 

@@ -15,9 +15,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import OptionalActorDep, RuntimeDep
+from api.ports import Runtime
 from commands.actor import Actor
 from projections.alignment_queries import stored_alignment_cycles
-from runtime.bootstrap import Runtime
 
 router = APIRouter(tags=["health"])
 

@@ -33,13 +33,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep
 from api.errors import ApiError, ErrorResponse
+from api.ports import Runtime
 from commands.actor import Actor
 from consumers.issue_event import InvalidIssueEvent, IssueEvent
 from consumers.kafka_consumer import DATABASE_UNAVAILABLE, ensure_storable, issue_report
 from consumers.publisher import IssueEventPublisher
 from consumers.trackers import TrackerAdapter, UnknownTracker, UnsupportedPayload, get_adapter
 from domain.values import TokenRole
-from runtime.bootstrap import Runtime
 
 __all__ = ["close_webhook_publisher", "router"]
 

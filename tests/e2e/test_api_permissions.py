@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from commands.actor import Actor
 from domain.values import TokenRole
-from runtime.bootstrap import Runtime
+from entrypoints.bootstrap import Runtime
 from tests.e2e.test_api_support import Api, Headers
 
 ROLES = (

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from runtime.bootstrap import Runtime
+from entrypoints.bootstrap import Runtime
 
 Headers = dict[str, str]
 TOLERANCE = 1e-6

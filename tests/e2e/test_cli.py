@@ -15,7 +15,7 @@ def okr(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedP
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_")}
     env["OKR_DATA_DIR"] = str(data_dir)
     done = subprocess.run(
-        [sys.executable, "-m", "runtime.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -87,7 +87,7 @@ def test_serve_closes_its_stores_on_sigterm(tmp_path: Path) -> None:
     env["OKR_DATA_DIR"] = str(tmp_path)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

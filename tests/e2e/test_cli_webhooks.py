@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from runtime.bootstrap import build_runtime
+from entrypoints.bootstrap import build_runtime
 from tests.conftest import embedded_settings
 from tests.e2e.test_cli import okr
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from runtime.bootstrap import Runtime
+from entrypoints.bootstrap import Runtime
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from tests.e2e.servers import free_port, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-SERVE = [sys.executable, "-m", "runtime.cli", "serve"]
+SERVE = [sys.executable, "-m", "entrypoints.cli", "serve"]
 BROWSER_TIMEOUT = 90
 EVIL_TITLE = '<script>alert("owned")</script> & <b>bold</b>'
 
@@ -62,7 +62,7 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 def _okr(data_dir: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "runtime.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli", *args],
         env=_env(data_dir),
         cwd=ROOT,
         capture_output=True,

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime.bootstrap import build_runtime
-from runtime.settings import Settings
+from entrypoints.bootstrap import build_runtime
+from entrypoints.settings import Settings
 from tests.e2e.servers import free_port, wait_for_health
 
 pytestmark = pytest.mark.postgres
@@ -26,7 +26,7 @@ def _env(**okr: str) -> dict[str, str]:
 
 def test_the_embedded_mode_refuses_more_than_one_worker(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "runtime.cli", "serve", "--workers", "2"],
+        [sys.executable, "-m", "entrypoints.cli", "serve", "--workers", "2"],
         env=_env(OKR_DATA_DIR=str(tmp_path)),
         capture_output=True,
         text=True,
@@ -45,7 +45,7 @@ def test_two_workers_share_one_store(pg_url: str, tmp_path: Path) -> None:
         runtime.close()
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "serve", "--workers", "2", "--port", str(port)],
+        [sys.executable, "-m", "entrypoints.cli", "serve", "--workers", "2", "--port", str(port)],
         env=_env(OKR_DATABASE_URL=pg_url, OKR_TOKEN_CACHE_SECONDS="0"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -78,7 +78,16 @@ def test_workers_start_together_on_a_fresh_database(pg_url: str, tmp_path: Path)
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "serve", "--workers", "2", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "entrypoints.cli",
+                "serve",
+                "--workers",
+                "2",
+                "--port",
+                str(port),
+            ],
             env=_env(OKR_DATABASE_URL=pg_url, OKR_DATA_DIR=str(tmp_path)),
             stdout=subprocess.DEVNULL,
             stderr=sink,

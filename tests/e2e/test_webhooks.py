@@ -36,8 +36,8 @@ from consumers.trackers import adapt
 from domain.issue import Issue, issue_id
 from domain.objective import Objective
 from domain.values import TokenRole
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 from tests.conftest import KAFKA_BOOTSTRAP, embedded_settings
 
 FIXTURES_DIR = Path(

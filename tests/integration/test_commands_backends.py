@@ -23,7 +23,7 @@ from domain.errors import PhaseRuleViolation, VersionMismatch
 from domain.issue import issue_id
 from domain.objective import Objective
 from domain.values import Phase
-from runtime.settings import Settings
+from entrypoints.settings import Settings
 from tests.builders import ADMIN, MEMORY_ENV, World, member, report
 
 Opener = Callable[..., OkrApplication]

@@ -19,7 +19,7 @@ import pytest
 from commands.application import OkrApplication
 from domain.errors import VersionMismatch
 from domain.values import Phase
-from runtime.settings import Settings
+from entrypoints.settings import Settings
 from tests.builders import ADMIN, World
 
 pytestmark = pytest.mark.postgres

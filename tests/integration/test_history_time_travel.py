@@ -12,10 +12,10 @@ import pytest
 from commands.actor import Actor
 from domain.objective import Objective
 from domain.values import TokenRole
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 from projections.history import objective_at, objective_history, version_at
 from projections.objective_document import objective_document
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
 
 ADA = Actor("acme", "ada", TokenRole.ADMIN)
 

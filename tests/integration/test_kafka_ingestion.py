@@ -52,8 +52,8 @@ from domain.errors import InvalidCommand
 from domain.issue import Issue, issue_id
 from domain.objective import Objective
 from domain.values import TokenRole
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 from tests.conftest import KAFKA_BOOTSTRAP
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]

@@ -1,4 +1,4 @@
-"""The faster PostgreSQL insert (runtime/postgres_events.py) stores what the library would."""
+"""The faster PostgreSQL insert (entrypoints/postgres_events.py) stores what the library would."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from runtime.postgres_events import ColumnArraysApplicationRecorder
-from runtime.settings import Settings
+from entrypoints.postgres_events import ColumnArraysApplicationRecorder
+from entrypoints.settings import Settings
 
 pytestmark = pytest.mark.postgres
 
@@ -33,6 +33,14 @@ def test_the_settings_choose_the_column_arrays_insert(pg_url: str, tmp_path: Pat
     ours, library = recorders(pg_url, tmp_path)
     assert type(ours) is ColumnArraysApplicationRecorder
     assert type(library) is PostgresApplicationRecorder
+
+
+def test_the_factory_topic_before_the_move_still_works(pg_url: str, tmp_path: Path) -> None:
+    env = Settings(database_url=pg_url, data_dir=tmp_path).eventsourcing_env()
+    env["PERSISTENCE_MODULE"] = "runtime.postgres_events:OkrPostgresFactory"
+    assert type(InfrastructureFactory.construct(env).application_recorder()) is (
+        ColumnArraysApplicationRecorder
+    )
 
 
 def test_events_read_back_exactly_and_in_order(pg_url: str, tmp_path: Path) -> None:
@@ -72,7 +80,7 @@ def test_a_version_clash_still_refuses_the_whole_save(pg_url: str, tmp_path: Pat
 def test_the_factory_topic_names_this_factory() -> None:
     from eventsourcing.utils import resolve_topic
 
-    from runtime.postgres_events import OkrPostgresFactory
-    from runtime.settings import POSTGRES_FACTORY_TOPIC
+    from entrypoints.postgres_events import OkrPostgresFactory
+    from entrypoints.settings import POSTGRES_FACTORY_TOPIC
 
     assert resolve_topic(POSTGRES_FACTORY_TOPIC) is OkrPostgresFactory

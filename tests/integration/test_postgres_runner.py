@@ -18,9 +18,9 @@ import pytest
 
 from commands.actor import Actor
 from domain.values import TokenRole
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 from projections.cycles import list_cycles
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
 
 pytestmark = pytest.mark.postgres
 
@@ -39,7 +39,7 @@ def writer(pg_url: str, tmp_path: Path) -> Iterator[Runtime]:
 def start_runner(pg_url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OKR_DATABASE_URL": pg_url}
     return subprocess.Popen(
-        [sys.executable, "-m", "runtime.cli", "project"],
+        [sys.executable, "-m", "entrypoints.cli", "project"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from entrypoints.bootstrap import Runtime, build_runtime, read_models
+from entrypoints.settings import Settings
 from projections.rebuild import rebuild
-from runtime.bootstrap import Runtime, build_runtime, read_models
-from runtime.settings import Settings
 from tests.generated_history import (
     GeneratedHistory,
     diff_snapshots,
@@ -64,7 +64,7 @@ class Runner:
         self.starts_before = log.read_bytes().count(MARK) if log.exists() else 0
         self.stream = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "project"],
+            [sys.executable, "-m", "entrypoints.cli", "project"],
             cwd=REPO,
             env={**os.environ, "OKR_DATABASE_URL": pg_url, "PYTHONUNBUFFERED": "1"},
             stdout=self.stream,

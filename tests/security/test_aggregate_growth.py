@@ -35,9 +35,9 @@ from domain.errors import InvalidCommand, LimitReached, NotFound, PermissionDeni
 from domain.issue import RECENT_EVENT_IDS, Issue, issue_id
 from domain.objective import Objective
 from domain.values import Phase
+from entrypoints.bootstrap import Runtime
+from entrypoints.settings import Settings
 from projections.audit import audit_trail
-from runtime.bootstrap import Runtime
-from runtime.settings import Settings
 from tests.builders import (
     ADMIN,
     INTEGRATION,

@@ -25,10 +25,10 @@ from api.app import create_app
 from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.visibility import Viewer
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 from projections.audit import audit_trail
 from projections.objective_queries import cycle_tree_json
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
 from tests.e2e.test_api_support import Api, Headers, assert_error
 
 LIMIT = 10

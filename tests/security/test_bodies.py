@@ -52,7 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = data_dir / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)],
             env=env,
             cwd=ROOT,
             stdout=out,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from domain.cycle import Cycle
-from runtime.bootstrap import Runtime
+from entrypoints.bootstrap import Runtime
 from tests.e2e.test_api_support import Api, Headers, assert_error
 
 

@@ -22,8 +22,8 @@ from starlette.responses import PlainTextResponse
 from api.app import create_app
 from api.body_limit import Receive, Scope, Send
 from api.lost_connection import LostConnection
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 from tests.conftest import PG_ADMIN_URL
 
 

@@ -21,10 +21,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 from projections.history import objective_history
 from projections.objective_queries import progress_history
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
 from tests.e2e.test_api_support import Api, Headers, assert_error
 
 

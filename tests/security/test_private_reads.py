@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from entrypoints.bootstrap import Runtime
 from projections.audit import audit_trail
-from runtime.bootstrap import Runtime
 from tests.e2e.test_api_support import Api, Headers
 
 LEO_APPRAISAL = "LEO-APPRAISAL-OF-IVY"

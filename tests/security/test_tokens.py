@@ -25,9 +25,9 @@ from fastapi.testclient import TestClient
 from api.access_log import REDACTED, RedactQueryStrings, redact_query
 from api.app import create_app
 from api.tokens import TokenStore, hash_token, parse_expires_in
+from entrypoints.bootstrap import Runtime, build_runtime, views_env
+from entrypoints.settings import Settings
 from projections.store import open_view_store
-from runtime.bootstrap import Runtime, build_runtime, views_env
-from runtime.settings import Settings
 from tests.e2e.servers import free_port, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,7 +276,7 @@ def _okr(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OKR_")}
     env["OKR_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [sys.executable, "-m", "runtime.cli", *args],
+        [sys.executable, "-m", "entrypoints.cli", *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -380,7 +380,7 @@ def _serve_and_log(env: dict[str, str], data_dir: Path, *extra: str) -> str:
     log = data_dir / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "serve", "--port", str(port), *extra],
+            [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port), *extra],
             env=env,
             cwd=ROOT,
             stdout=out,

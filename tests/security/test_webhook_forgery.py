@@ -29,8 +29,8 @@ from api.app import create_app
 from api.routers import webhooks
 from consumers.publisher import ORGANIZATION_HEADER
 from domain.issue import Issue, issue_id
-from runtime.bootstrap import Runtime, build_runtime
-from runtime.settings import Settings
+from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.settings import Settings
 from tests.conftest import KAFKA_BOOTSTRAP
 
 Headers = dict[str, str]

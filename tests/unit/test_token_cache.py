@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from api.tokens import TokenStore
+from entrypoints.bootstrap import views_env
 from projections.store import open_view_store
-from runtime.bootstrap import views_env
 from tests.conftest import embedded_settings
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from urllib.parse import urlsplit
+
+import psycopg
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 
 from api.tokens import TokenStore
 from api.webhook_registry import WebhookRegistry
 from commands.application import OkrApplication
+from entrypoints.errors import CannotStart
+from entrypoints.settings import EVENTS_FILE, Settings
 from projections.alignment_queries import subtree_height
 from projections.cycles import CyclesView
 from projections.follower import Follower
@@ -17,7 +26,6 @@ from projections.objectives import ObjectivesView
 from projections.readmodel import ReadModel
 from projections.store import ViewStore, open_view_store, revive_pool
 from projections.teams import TeamsView
-from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,11 @@ def read_models() -> list[ReadModel]:
 
 @dataclass
 class Runtime:
+    """The running service: what every process (API, projector, consumer, CLI) shares.
+
+    It satisfies ``api.ports.Runtime``, the interface the API owns.
+    """
+
     settings: Settings
     app: OkrApplication
     store: ViewStore
@@ -81,9 +94,17 @@ def views_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def build_runtime(settings: Settings | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings | None = None,
+    application: Callable[[dict[str, str]], OkrApplication] = OkrApplication,
+) -> Runtime:
+    """The wiring, raising the stores' own errors (the consumer retries on them).
+
+    ``application`` makes the write side from the store's environment (the demo
+    gives one with its own clock).
+    """
     settings = settings or Settings()
-    app = OkrApplication(env=settings.eventsourcing_env())
+    app = application(settings.eventsourcing_env())
     store = open_view_store(views_env(settings))
     # Alignment depth: the write side asks the objectives read model what hangs below.
     app.subtree_height = partial(subtree_height, store)
@@ -96,3 +117,38 @@ def build_runtime(settings: Settings | None = None) -> Runtime:
         webhooks=WebhookRegistry(store),
         follower=follower,
     )
+
+
+def open_runtime(
+    settings: Settings,
+    *,
+    create: bool = True,
+    application: Callable[[dict[str, str]], OkrApplication] = OkrApplication,
+) -> Runtime:
+    """``build_runtime`` for a command line: each way it cannot start is one line.
+
+    ``create=False`` (a command that only reads or changes what is there):
+    embedded with no data yet, say so rather than make an empty ``.okr/``.
+    """
+    if settings.embedded and not create and not (settings.data_dir / EVENTS_FILE).exists():
+        raise CannotStart(
+            f"no OKR data in {settings.data_dir}/ (OKR_DATA_DIR; run from the directory that"
+            " holds it, or set OKR_DATA_DIR)"
+        )
+    try:
+        return build_runtime(settings, application)
+    except (OSError, sqlite3.Error) as error:
+        if not settings.embedded:
+            raise
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise CannotStart(
+            f"cannot create or open the data directory {settings.data_dir}/"
+            f" (OKR_DATA_DIR): {reason}"
+        ) from None
+    except (StoreOperationalError, StoreInterfaceError, psycopg.Error) as error:
+        url = urlsplit(settings.database_url or "")
+        where = f"{url.hostname or '127.0.0.1'}:{url.port or 5432}"
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CannotStart(
+            f"cannot reach the database at {where} (OKR_DATABASE_URL): {reason}"
+        ) from None

@@ -17,7 +17,7 @@ revived pool, and one during it raises ``WriteOutcomeUnknown``, which the API
 answers with 503.
 
 Everything else (reading, snapshots, tracking, the table definitions) is the
-library's own. ``runtime.settings`` selects this factory for PostgreSQL.
+library's own. ``entrypoints.settings`` selects this factory for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
+from eventsourcing.utils import register_topic
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
@@ -128,3 +129,8 @@ class ColumnArraysApplicationRecorder(PostgresApplicationRecorder):
 
 class OkrPostgresFactory(PostgresFactory):
     application_recorder_class = ColumnArraysApplicationRecorder
+
+
+# The factory's topic before entry points moved on top (runtime/ became
+# entrypoints/): an environment that still names it gets the same factory.
+register_topic("runtime.postgres_events:OkrPostgresFactory", OkrPostgresFactory)

@@ -9,14 +9,24 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-POSTGRES_FACTORY_TOPIC = "runtime.postgres_events:OkrPostgresFactory"
-"""``PERSISTENCE_MODULE`` for PostgreSQL: the class in runtime/postgres_events.py."""
+POSTGRES_FACTORY_TOPIC = "entrypoints.postgres_events:OkrPostgresFactory"
+"""``PERSISTENCE_MODULE`` for PostgreSQL: the class in entrypoints/postgres_events.py."""
+
+
+EVENTS_FILE = "okr.sqlite3"
+"""The embedded event store's file under ``OKR_DATA_DIR``; its presence says there is data."""
 
 
 class Settings(BaseSettings):
+    """The service's one settings class: every ``OKR_`` variable, read once at the top.
+
+    Layers below never read the environment: the API sees the few values it
+    needs through ``api.ports.ApiSettings``; the consumer gets plain values.
+    """
+
     model_config = SettingsConfigDict(env_prefix="OKR_", extra="ignore")
 
     database_url: str | None = Field(
@@ -29,7 +39,7 @@ class Settings(BaseSettings):
     kafka_dlq_topic: str = "okr.issue-events.dlq"
     kafka_group: str = "okr-consumer"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(
         default=1,
         ge=1,
@@ -78,6 +88,24 @@ class Settings(BaseSettings):
         description="most webhook registrations one organization may hold (each one is a "
         "stored secret and a URL that accepts deliveries)",
     )
+    # -- the Kafka consumer's own (formerly a second settings class in consumers/)
+    issue_organization: str = Field(
+        default="default",
+        min_length=1,
+        max_length=200,
+        description="organization of a message without an okr-organization header "
+        "(a webhook's is always its registration's)",
+    )
+    kafka_group_instance_id: str | None = Field(
+        default=None,
+        description="static group membership (KIP-345): a restarted consumer with the same "
+        "id takes its partitions back at once, without waiting for a rebalance",
+    )
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    kafka_max_poll_records: int = Field(default=500, ge=1, le=10_000)
+    consumer_max_backoff: float = Field(
+        default=10.0, gt=0, description="longest wait, in seconds, between database retries"
+    )
     # -- limits of SPEC §9 owned by the HTTP edge: bodies, tokens --------------
     max_body_bytes: int = Field(
         default=1_048_576,
@@ -89,6 +117,14 @@ class Settings(BaseSettings):
         ge=1,
         description="longest body on /v1/webhooks/... (413 beyond)",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_postgresql_url(cls, url: str | None) -> str | None:
+        """Refused when read, so a typo fails at start with the variable's name."""
+        if url and urlsplit(url).scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL (or unset for embedded SQLite)")
+        return url
 
     @property
     def embedded(self) -> bool:
@@ -110,16 +146,14 @@ class Settings(BaseSettings):
             return {
                 **common,
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir / "okr.sqlite3"),
+                "SQLITE_DBNAME": str(self.data_dir / EVENTS_FILE),
                 "SQLITE_LOCK_TIMEOUT": "10",
             }
         assert self.database_url is not None
-        url = urlsplit(self.database_url)
-        if url.scheme not in ("postgresql", "postgres"):
-            raise ValueError("OKR_DATABASE_URL must be a postgresql:// URL")
+        url = urlsplit(self.database_url)  # a postgresql:// URL: checked when read
         return {
             **common,
-            # The library's PostgreSQL store with a faster insert (runtime/postgres_events.py).
+            # The library's PostgreSQL store with a faster insert (entrypoints/postgres_events.py).
             "PERSISTENCE_MODULE": POSTGRES_FACTORY_TOPIC,
             "POSTGRES_DBNAME": url.path.lstrip("/") or "okr",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",

@@ -1,0 +1,170 @@
+"""``okr serve``, ``okr project``, ``okr consume``: the service's long-running processes."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import signal
+import socket
+import threading
+
+from entrypoints.bootstrap import open_runtime
+from entrypoints.cli.common import Commands, command, long_running
+from entrypoints.errors import USAGE, CannotStart, load_settings
+
+
+def port_number(text: str) -> int:
+    """argparse type for ``--port``: a TCP port, 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {port}")
+    return port
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything starts: a port in use is one line
+    at once, not an error after the application's startup has completed."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as error:
+        raise CannotStart(f"cannot listen on {host}: {error.strerror}", USAGE) from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise CannotStart(
+                f"port {port} on {host} is already in use (another server?); choose another"
+                " with --port or OKR_PORT"
+            ) from None
+        raise CannotStart(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    return sock
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from entrypoints.asgi import create_app
+
+    long_running()
+    settings = load_settings()
+    host: str = args.host or settings.host
+    port: int = args.port or settings.port
+    workers: int = args.workers or settings.workers
+    if workers > 1 and settings.embedded:
+        raise CannotStart(
+            "--workers above 1 needs PostgreSQL (OKR_DATABASE_URL); the embedded mode runs"
+            " its projections inside its one process",
+            USAGE,
+        )
+    sock = listening_socket(host, port)
+    if workers > 1:
+        sock.close()  # the port is free; uvicorn's supervisor binds it for its workers
+        # The schema once, here: N workers each running CREATE TABLE IF NOT EXISTS on
+        # a fresh database race in PostgreSQL's catalog, and one of them dies.
+        open_runtime(settings).close()
+        uvicorn.run(
+            "entrypoints.asgi:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+        )
+        return 0
+    try:
+        runtime = open_runtime(settings)
+    except BaseException:
+        sock.close()
+        raise
+    consumer = None
+    if settings.embedded:
+        # Embedded: projections, and Kafka ingestion if a broker is configured, in-process.
+        runtime.start_following()
+        if settings.kafka_bootstrap:
+            # TODO(consumers): `entrypoints.consumer_process` at the merge; build the
+            # consumer's value type from `settings` there (one settings class).
+            from consumers.kafka_consumer import start_consumer_thread
+
+            consumer = start_consumer_thread(runtime.app, settings)
+
+    def stop_consumer() -> None:
+        if consumer is not None:
+            consumer.stop(timeout=30)
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime, owns_runtime=True, before_close=stop_consumer),
+            host=host,
+            port=port,
+            log_level="info",
+        )
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:  # the server failed to start, or stopped without a shutdown
+        stop_consumer()
+        runtime.close()
+        sock.close()
+    return 0 if server.started else 3
+
+
+def consume(_: argparse.Namespace) -> int:
+    # TODO(consumers): import from `entrypoints.consumer_process` at the merge.
+    from consumers.kafka_consumer import run_consumer
+
+    long_running()
+    return run_consumer(load_settings())
+
+
+def project(_: argparse.Namespace) -> int:
+    long_running()
+    runtime = open_runtime(load_settings())
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.start_following()
+    names = ", ".join(m.name for m in runtime.follower.models)
+    print(f"following the event log into: {names}", flush=True)
+    stop.wait()
+    runtime.close()
+    return 0
+
+
+def add_commands(commands: Commands) -> None:
+    parser = command(
+        commands,
+        "serve",
+        "serve the HTTP API (embedded: also the projections, and Kafka ingestion if"
+        " OKR_KAFKA_BOOTSTRAP is set)",
+        "okr serve --host 0.0.0.0 --port 8080",
+        serve,
+    )
+    parser.add_argument("--host", help="address to bind (default OKR_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=port_number, help="port (default OKR_PORT or 8000)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="API processes (default OKR_WORKERS or 1; above 1 only with PostgreSQL)",
+    )
+    command(
+        commands,
+        "consume",
+        "ingest issue events from Kafka (OKR_KAFKA_BOOTSTRAP) into the event store",
+        "OKR_KAFKA_BOOTSTRAP=kafka:9092 okr consume",
+        consume,
+    )
+    command(
+        commands,
+        "project",
+        "run the projections (read models), following the event log",
+        "OKR_DATABASE_URL=postgresql://okr:okr@db/okr okr project",
+        project,
+    )
