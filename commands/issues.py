@@ -9,19 +9,18 @@ either all of it or none.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TypeVar
 from uuid import UUID
 
+from cachetools import LRUCache
 from eventsourcing.domain import Aggregate
 
 from commands.actor import Actor
 from commands.authorization import require_issue_feed
 from commands.base import CommandsBase
 from commands.existence import current_versions, existing_ids
+from commands.issue_event import IssueEvent
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import InvalidCommand
 from domain.issue import Issue, ReportVerdict, instant, issue_id
@@ -29,21 +28,6 @@ from domain.key_result import finite
 from domain.objective import Objective
 from domain.text import check_text
 from domain.values import IssueStatus
-
-
-@dataclass(frozen=True)
-class IssueReport:
-    """A canonical issue event (SPEC §4), as the write side needs it."""
-
-    event_id: str
-    tracker: str
-    issue_key: str
-    status: str
-    occurred_at: datetime
-    raw_status: str | None = None
-    title: str | None = None
-    url: str | None = None
-    estimate: float | None = None
 
 
 @dataclass
@@ -67,57 +51,46 @@ class IssueCache:
     store with the cache cleared. Objectives change over the API all the time
     (check-ins), so each batch first asks the store for their current versions
     (one query) and reloads those that moved. Not shared between threads.
+
+    The two maps are ``cachetools.LRUCache``: they only keep the most recently
+    used aggregates. The version checks are not the cache's job and stay in
+    ``_linked_objectives`` (one query for the whole batch), so no cache with
+    its own expiry or validation fits better.
     """
 
     def __init__(self, size: int = 20_000, objectives: int = 2_000) -> None:
         self.size = size
         self.objectives = objectives  # fewer: an objective (its KRs, their issues) is larger
-        self._issues: OrderedDict[UUID, Issue] = OrderedDict()
-        self._objectives: OrderedDict[UUID, Objective] = OrderedDict()
+        self._issues: LRUCache[UUID, Issue] = LRUCache(maxsize=size)
+        self._objectives: LRUCache[UUID, Objective] = LRUCache(maxsize=objectives)
 
     def get(self, issue_id: UUID) -> Issue | None:
-        return _get(self._issues, issue_id)
+        return self._issues.get(issue_id)
 
     def put(self, issue: Issue) -> None:
-        _put(self._issues, issue, self.size)
+        self._issues[issue.id] = issue
 
     def objective(self, objective_id: UUID) -> Objective | None:
-        return _get(self._objectives, objective_id)
+        return self._objectives.get(objective_id)
 
     def put_objective(self, objective: Objective) -> None:
-        _put(self._objectives, objective, self.objectives)
+        self._objectives[objective.id] = objective
 
     def clear(self) -> None:
         self._issues.clear()
         self._objectives.clear()
 
 
-_A = TypeVar("_A", bound=Aggregate)
-
-
-def _get(cached: OrderedDict[UUID, _A], key: UUID) -> _A | None:
-    found = cached.get(key)
-    if found is not None:
-        cached.move_to_end(key)
-    return found
-
-
-def _put(cached: OrderedDict[UUID, _A], aggregate: _A, size: int) -> None:
-    cached[aggregate.id] = aggregate
-    cached.move_to_end(aggregate.id)
-    while len(cached) > size:
-        cached.popitem(last=False)
-
-
 class IssueCommands(CommandsBase):
-    def report_issue_event(self, actor: Actor, report: IssueReport) -> IssueOutcome:
+    def report_issue_event(self, actor: Actor, event: IssueEvent) -> IssueOutcome:
+        """One event, as ``POST /v1/issue-events`` and a webhook apply it."""
         require_issue_feed(actor)
-        return self.apply_issue_reports(actor, [report])[0]
+        return self.apply_issue_events(actor, [event])[0]
 
-    def apply_issue_reports(
+    def apply_issue_events(
         self,
         actor: Actor,
-        reports: Sequence[IssueReport],
+        reports: Sequence[IssueEvent],
         cache: IssueCache | None = None,
     ) -> list[IssueOutcome]:
         """Apply a batch in order, saved with one ``save()`` (throughput for ingestion).
@@ -176,7 +149,7 @@ class IssueCommands(CommandsBase):
         self,
         actor: Actor,
         key: UUID,
-        report: IssueReport,
+        report: IssueEvent,
         cache: IssueCache | None,
         absent: set[UUID],
     ) -> Issue:
@@ -219,7 +192,7 @@ class IssueCommands(CommandsBase):
         self,
         actor: Actor,
         issue: Issue,
-        report: IssueReport,
+        report: IssueEvent,
         objectives: dict[UUID, Objective],
         phases: dict[UUID, bool],
     ) -> IssueOutcome:
@@ -283,7 +256,7 @@ class IssueCommands(CommandsBase):
         return phases[objective.cycle_id]
 
 
-def _validate(report: IssueReport) -> None:
+def _validate(report: IssueEvent) -> None:
     if not report.event_id or not report.tracker or not report.issue_key:
         raise InvalidCommand("event_id, tracker and issue_key are required")
     for name in ("event_id", "tracker", "issue_key", "raw_status", "title", "url"):

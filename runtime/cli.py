@@ -45,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
         # Embedded: projections, and Kafka ingestion if a broker is configured, in-process.
         runtime.start_following()
         if settings.kafka_bootstrap:
-            from consumers.kafka_consumer import start_consumer_thread
+            from entrypoints.consumer_process import start_consumer_thread
 
             consumer = start_consumer_thread(runtime.app, settings)
 
@@ -62,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _consume(_: argparse.Namespace) -> int:
-    from consumers.kafka_consumer import run_consumer
+    from entrypoints.consumer_process import run_consumer
 
     return run_consumer()
 

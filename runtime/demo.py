@@ -22,7 +22,7 @@ import eventsourcing.domain
 
 from commands.actor import Actor
 from commands.application import OkrApplication
-from commands.issues import IssueReport
+from commands.issue_event import IssueEvent
 from domain.values import TokenRole
 
 ORG = "demo"
@@ -621,7 +621,7 @@ def _current_cycle(
                 if tracker == "jira" and index == 3 and week >= 5:
                     status = "cancelled"
                 reports.append(
-                    IssueReport(
+                    IssueEvent(
                         event_id=f"demo-{tracker}-{key}-w{week}",
                         tracker=tracker,
                         issue_key=key,
@@ -631,7 +631,7 @@ def _current_cycle(
                         estimate=float(estimate),
                     )
                 )
-            app.apply_issue_reports(TRACKER, reports)
+            app.apply_issue_events(TRACKER, reports)
         if week == 3:
             app.add_note(
                 actor("mia"),

@@ -28,6 +28,24 @@ class Settings(BaseSettings):
     kafka_topic: str = "okr.issue-events"
     kafka_dlq_topic: str = "okr.issue-events.dlq"
     kafka_group: str = "okr-consumer"
+    # -- the issue-event consumer (consumers.ingestion_settings) ---------------
+    issue_organization: str = Field(
+        default="default",
+        min_length=1,
+        max_length=200,
+        description="organization of a message without an okr-organization header "
+        "(a webhook's is always its registration's)",
+    )
+    kafka_group_instance_id: str | None = Field(
+        default=None,
+        description="static group membership (KIP-345): a restarted consumer with the same "
+        "id takes its partitions back at once, without waiting for a rebalance",
+    )
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    kafka_max_poll_records: int = Field(default=500, ge=1, le=10_000)
+    consumer_max_backoff: float = Field(
+        default=10.0, gt=0, description="longest wait, in seconds, between database retries"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(
