@@ -70,7 +70,7 @@ def until_done(
 
     retrying = Retrying(
         retry=retry_if_exception_type(unavailable),
-        wait=wait_exponential_jitter(initial=first_delay, max=max_delay, jitter=first_delay / 2),
+        wait=wait_exponential_jitter(multiplier=first_delay, max=max_delay, jitter=first_delay / 2),
         stop=stop_never,
         sleep=wait,
         before_sleep=before_wait,
