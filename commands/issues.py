@@ -1,6 +1,10 @@
-"""Issue events: record a tracker's status report and move the linked key results.
+"""Issue events: record what a tracker reported of an issue and move the linked key results.
 
-Idempotent by ``event_id`` and ordered by ``occurred_at`` (an older report is
+The write side of ``IssueEvent`` (``commands/issue_event.py``): each accepted
+event is recorded as ``Issue.StatusReported`` on the issue and, for every key
+result it moves, as the objective's ``IssueStatusChanged``.
+
+Idempotent by ``event_id`` and ordered by ``occurred_at`` (an older event is
 recorded for the audit trail but never overwrites a newer status); the Issue
 aggregate decides both with a bounded memory (``Issue.verdict``). The issue
 and every objective it moves are saved in one transaction, so a crash leaves
@@ -32,7 +36,7 @@ from domain.values import IssueStatus
 
 @dataclass
 class IssueOutcome:
-    """What applying one report did, for the API's answer and the consumer's log."""
+    """What applying one ``IssueEvent`` did, for the API's answer and the consumer's log."""
 
     issue_id: UUID
     duplicate: bool = False
@@ -90,7 +94,7 @@ class IssueCommands(CommandsBase):
     def apply_issue_events(
         self,
         actor: Actor,
-        reports: Sequence[IssueEvent],
+        events: Sequence[IssueEvent],
         cache: IssueCache | None = None,
     ) -> list[IssueOutcome]:
         """Apply a batch in order, saved with one ``save()`` (throughput for ingestion).
@@ -98,8 +102,8 @@ class IssueCommands(CommandsBase):
         ``cache``: an ingesting process's own IssueCache (see there).
         """
         require_issue_feed(actor)
-        for report in reports:
-            _validate(report)
+        for event in events:
+            _validate(event)
 
         outcomes: list[IssueOutcome] = []
         attempts = 0
@@ -119,15 +123,15 @@ class IssueCommands(CommandsBase):
         def apply_and_save() -> None:
             outcomes.clear()
             phases: dict[UUID, bool] = {}
-            keys = [issue_id(actor.organization_id, r.tracker, r.issue_key) for r in reports]
+            keys = [issue_id(actor.organization_id, e.tracker, e.issue_key) for e in events]
             absent = self._absent_issues(keys, cache)
             issues: dict[UUID, Issue] = {}
-            for key, report in zip(keys, reports, strict=True):
+            for key, event in zip(keys, events, strict=True):
                 if key not in issues:
-                    issues[key] = self._issue(actor, key, report, cache, absent)
+                    issues[key] = self._issue(actor, key, event, cache, absent)
             objectives = self._linked_objectives(actor, issues.values(), cache)
-            for key, report in zip(keys, reports, strict=True):
-                outcomes.append(self._apply_one(actor, issues[key], report, objectives, phases))
+            for key, event in zip(keys, events, strict=True):
+                outcomes.append(self._apply_one(actor, issues[key], event, objectives, phases))
             changed: list[Aggregate] = [
                 a for a in [*issues.values(), *objectives.values()] if a.pending_events
             ]
@@ -141,7 +145,7 @@ class IssueCommands(CommandsBase):
                 outcome.position = position
                 outcome.version = issues[outcome.issue_id].version
 
-        if reports:
+        if events:
             self.retrying(attempt)
         return outcomes
 
@@ -149,7 +153,7 @@ class IssueCommands(CommandsBase):
         self,
         actor: Actor,
         key: UUID,
-        report: IssueEvent,
+        event: IssueEvent,
         cache: IssueCache | None,
         absent: set[UUID],
     ) -> Issue:
@@ -160,8 +164,8 @@ class IssueCommands(CommandsBase):
         if issue is None:
             issue = Issue(
                 organization_id=actor.organization_id,
-                tracker=report.tracker,
-                issue_key=report.issue_key,
+                tracker=event.tracker,
+                issue_key=event.issue_key,
                 actor=actor.label,
             )
         return issue
@@ -192,24 +196,24 @@ class IssueCommands(CommandsBase):
         self,
         actor: Actor,
         issue: Issue,
-        report: IssueEvent,
+        event: IssueEvent,
         objectives: dict[UUID, Objective],
         phases: dict[UUID, bool],
     ) -> IssueOutcome:
         outcome = IssueOutcome(issue_id=issue.id)
-        verdict = issue.verdict(report.event_id, report.occurred_at)
+        verdict = issue.verdict(event.event_id, event.occurred_at)
         if verdict is ReportVerdict.SEEN:
             outcome.duplicate = True
             return outcome
         newer = verdict is ReportVerdict.NEW
         issue.report_status(
-            event_id=report.event_id,
-            status=report.status,
-            raw_status=report.raw_status,
-            occurred_at=report.occurred_at,
-            title=report.title,
-            url=report.url,
-            estimate=report.estimate,
+            event_id=event.event_id,
+            status=event.status,
+            raw_status=event.raw_status,
+            occurred_at=event.occurred_at,
+            title=event.title,
+            url=event.url,
+            estimate=event.estimate,
             applied=newer,
             actor=actor.label,
         )
@@ -224,11 +228,11 @@ class IssueCommands(CommandsBase):
                 continue
             moved = objective.apply_issue_status(
                 key_result_id,
-                tracker=report.tracker,
-                issue_key=report.issue_key,
-                status=report.status,
-                estimate=report.estimate,
-                event_id=report.event_id,
+                tracker=event.tracker,
+                issue_key=event.issue_key,
+                status=event.status,
+                estimate=event.estimate,
+                event_id=event.event_id,
                 actor=actor.label,
             )
             if moved and objective_id not in outcome.moved_objectives:
@@ -256,19 +260,19 @@ class IssueCommands(CommandsBase):
         return phases[objective.cycle_id]
 
 
-def _validate(report: IssueEvent) -> None:
-    if not report.event_id or not report.tracker or not report.issue_key:
+def _validate(event: IssueEvent) -> None:
+    if not event.event_id or not event.tracker or not event.issue_key:
         raise InvalidCommand("event_id, tracker and issue_key are required")
     for name in ("event_id", "tracker", "issue_key", "raw_status", "title", "url"):
-        check_text(name, getattr(report, name))
+        check_text(name, getattr(event, name))
     try:
-        IssueStatus(report.status)
+        IssueStatus(event.status)
     except ValueError:
-        raise InvalidCommand(f"unknown issue status {report.status!r}") from None
-    if report.occurred_at.tzinfo is None:
+        raise InvalidCommand(f"unknown issue status {event.status!r}") from None
+    if event.occurred_at.tzinfo is None:
         raise InvalidCommand("occurred_at must carry a time zone")
     try:
-        instant(report.occurred_at)  # how the issue remembers it (Issue.verdict)
+        instant(event.occurred_at)  # how the issue remembers it (Issue.verdict)
     except OverflowError:
         raise InvalidCommand("occurred_at is out of range once converted to UTC") from None
-    finite("estimate", report.estimate, minimum=0)
+    finite("estimate", event.estimate, minimum=0)
