@@ -8,7 +8,7 @@ On PostgreSQL, snapshots every 100 versions as the service is configured:
   events), loaded by an application without the aggregate cache (a cold
   load: the latest snapshot and the events after it); target within 1.5x.
 - 8b: the same for an issue after 10,000 status events (written through
-  ``apply_issue_reports`` in batches of 500, as the Kafka consumer does)
+  ``apply_issue_events`` in batches of 500, as the Kafka consumer does)
   against a fresh issue.
 - 8c / 8d: the size of the latest snapshot of that objective / issue at the
   full count, against its size at a tenth of it; target: independent of the
@@ -129,15 +129,15 @@ def _objectives(ctx: Context, app: Any, g: GrowthSizes) -> Grown:
 
 def _issues(ctx: Context, app: Any, g: GrowthSizes) -> Grown:
     from bench.datasets import ORG, admin_actor
-    from commands.issues import IssueReport
+    from commands.issue_event import IssueEvent
     from domain.issue import issue_id
 
     admin = admin_actor()
     at = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)
 
-    def reports(key: str, first: int, count: int) -> list[IssueReport]:
+    def reports(key: str, first: int, count: int) -> list[IssueEvent]:
         return [
-            IssueReport(
+            IssueEvent(
                 event_id=f"github:delivery:{key}:{n:08d}",
                 tracker="github",
                 issue_key=key,
@@ -158,13 +158,13 @@ def _issues(ctx: Context, app: Any, g: GrowthSizes) -> Grown:
         # batches of 500, as the consumer applies them; one ends at the tenth
         stop = tenth if written < tenth else g.issue_events
         count = min(500, stop - written)
-        app.apply_issue_reports(admin, reports(grown_key, written, count))
+        app.apply_issue_events(admin, reports(grown_key, written, count))
         written += count
         if written == tenth:
             result.size_at_tenth = _latest_snapshot_bytes(app, grown)
-    app.apply_issue_reports(admin, reports(fresh_key, 0, TAIL - 1))  # + its registration
+    app.apply_issue_events(admin, reports(fresh_key, 0, TAIL - 1))  # + its registration
     more = TAIL - _version(app, grown) % 100
-    app.apply_issue_reports(admin, reports(grown_key, written, more))
+    app.apply_issue_events(admin, reports(grown_key, written, more))
     result.written_in_seconds = time.perf_counter() - started
     result.size_at_full = _latest_snapshot_bytes(app, grown)
     result.snapshots, result.all_snapshots_bytes = _all_snapshots(app, grown)

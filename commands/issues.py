@@ -1,6 +1,10 @@
-"""Issue events: record a tracker's status report and move the linked key results.
+"""Issue events: record what a tracker reported of an issue and move the linked key results.
 
-Idempotent by ``event_id`` and ordered by ``occurred_at`` (an older report is
+The write side of ``IssueEvent`` (``commands/issue_event.py``): each accepted
+event is recorded as ``Issue.StatusReported`` on the issue and, for every key
+result it moves, as the objective's ``IssueStatusChanged``.
+
+Idempotent by ``event_id`` and ordered by ``occurred_at`` (an older event is
 recorded for the audit trail but never overwrites a newer status); the Issue
 aggregate decides both with a bounded memory (``Issue.verdict``). The issue
 and every objective it moves are saved in one transaction, so a crash leaves
@@ -9,19 +13,18 @@ either all of it or none.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TypeVar
 from uuid import UUID
 
+from cachetools import LRUCache
 from eventsourcing.domain import Aggregate
 
 from commands.actor import Actor
 from commands.authorization import require_issue_feed
 from commands.base import CommandsBase
 from commands.existence import current_versions, existing_ids
+from commands.issue_event import IssueEvent
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import InvalidCommand
 from domain.issue import Issue, ReportVerdict, instant, issue_id
@@ -31,24 +34,9 @@ from domain.text import check_text
 from domain.values import IssueStatus
 
 
-@dataclass(frozen=True)
-class IssueReport:
-    """A canonical issue event (SPEC §4), as the write side needs it."""
-
-    event_id: str
-    tracker: str
-    issue_key: str
-    status: str
-    occurred_at: datetime
-    raw_status: str | None = None
-    title: str | None = None
-    url: str | None = None
-    estimate: float | None = None
-
-
 @dataclass
 class IssueOutcome:
-    """What applying one report did, for the API's answer and the consumer's log."""
+    """What applying one ``IssueEvent`` did, for the API's answer and the consumer's log."""
 
     issue_id: UUID
     duplicate: bool = False
@@ -67,57 +55,46 @@ class IssueCache:
     store with the cache cleared. Objectives change over the API all the time
     (check-ins), so each batch first asks the store for their current versions
     (one query) and reloads those that moved. Not shared between threads.
+
+    The two maps are ``cachetools.LRUCache``: they only keep the most recently
+    used aggregates. The version checks are not the cache's job and stay in
+    ``_linked_objectives`` (one query for the whole batch), so no cache with
+    its own expiry or validation fits better.
     """
 
     def __init__(self, size: int = 20_000, objectives: int = 2_000) -> None:
         self.size = size
         self.objectives = objectives  # fewer: an objective (its KRs, their issues) is larger
-        self._issues: OrderedDict[UUID, Issue] = OrderedDict()
-        self._objectives: OrderedDict[UUID, Objective] = OrderedDict()
+        self._issues: LRUCache[UUID, Issue] = LRUCache(maxsize=size)
+        self._objectives: LRUCache[UUID, Objective] = LRUCache(maxsize=objectives)
 
     def get(self, issue_id: UUID) -> Issue | None:
-        return _get(self._issues, issue_id)
+        return self._issues.get(issue_id)
 
     def put(self, issue: Issue) -> None:
-        _put(self._issues, issue, self.size)
+        self._issues[issue.id] = issue
 
     def objective(self, objective_id: UUID) -> Objective | None:
-        return _get(self._objectives, objective_id)
+        return self._objectives.get(objective_id)
 
     def put_objective(self, objective: Objective) -> None:
-        _put(self._objectives, objective, self.objectives)
+        self._objectives[objective.id] = objective
 
     def clear(self) -> None:
         self._issues.clear()
         self._objectives.clear()
 
 
-_A = TypeVar("_A", bound=Aggregate)
-
-
-def _get(cached: OrderedDict[UUID, _A], key: UUID) -> _A | None:
-    found = cached.get(key)
-    if found is not None:
-        cached.move_to_end(key)
-    return found
-
-
-def _put(cached: OrderedDict[UUID, _A], aggregate: _A, size: int) -> None:
-    cached[aggregate.id] = aggregate
-    cached.move_to_end(aggregate.id)
-    while len(cached) > size:
-        cached.popitem(last=False)
-
-
 class IssueCommands(CommandsBase):
-    def report_issue_event(self, actor: Actor, report: IssueReport) -> IssueOutcome:
+    def report_issue_event(self, actor: Actor, event: IssueEvent) -> IssueOutcome:
+        """One event, as ``POST /v1/issue-events`` and a webhook apply it."""
         require_issue_feed(actor)
-        return self.apply_issue_reports(actor, [report])[0]
+        return self.apply_issue_events(actor, [event])[0]
 
-    def apply_issue_reports(
+    def apply_issue_events(
         self,
         actor: Actor,
-        reports: Sequence[IssueReport],
+        events: Sequence[IssueEvent],
         cache: IssueCache | None = None,
     ) -> list[IssueOutcome]:
         """Apply a batch in order, saved with one ``save()`` (throughput for ingestion).
@@ -125,8 +102,8 @@ class IssueCommands(CommandsBase):
         ``cache``: an ingesting process's own IssueCache (see there).
         """
         require_issue_feed(actor)
-        for report in reports:
-            _validate(report)
+        for event in events:
+            _validate(event)
 
         outcomes: list[IssueOutcome] = []
         attempts = 0
@@ -146,15 +123,15 @@ class IssueCommands(CommandsBase):
         def apply_and_save() -> None:
             outcomes.clear()
             phases: dict[UUID, bool] = {}
-            keys = [issue_id(actor.organization_id, r.tracker, r.issue_key) for r in reports]
+            keys = [issue_id(actor.organization_id, e.tracker, e.issue_key) for e in events]
             absent = self._absent_issues(keys, cache)
             issues: dict[UUID, Issue] = {}
-            for key, report in zip(keys, reports, strict=True):
+            for key, event in zip(keys, events, strict=True):
                 if key not in issues:
-                    issues[key] = self._issue(actor, key, report, cache, absent)
+                    issues[key] = self._issue(actor, key, event, cache, absent)
             objectives = self._linked_objectives(actor, issues.values(), cache)
-            for key, report in zip(keys, reports, strict=True):
-                outcomes.append(self._apply_one(actor, issues[key], report, objectives, phases))
+            for key, event in zip(keys, events, strict=True):
+                outcomes.append(self._apply_one(actor, issues[key], event, objectives, phases))
             changed: list[Aggregate] = [
                 a for a in [*issues.values(), *objectives.values()] if a.pending_events
             ]
@@ -168,7 +145,7 @@ class IssueCommands(CommandsBase):
                 outcome.position = position
                 outcome.version = issues[outcome.issue_id].version
 
-        if reports:
+        if events:
             self.retrying(attempt)
         return outcomes
 
@@ -176,7 +153,7 @@ class IssueCommands(CommandsBase):
         self,
         actor: Actor,
         key: UUID,
-        report: IssueReport,
+        event: IssueEvent,
         cache: IssueCache | None,
         absent: set[UUID],
     ) -> Issue:
@@ -187,8 +164,8 @@ class IssueCommands(CommandsBase):
         if issue is None:
             issue = Issue(
                 organization_id=actor.organization_id,
-                tracker=report.tracker,
-                issue_key=report.issue_key,
+                tracker=event.tracker,
+                issue_key=event.issue_key,
                 actor=actor.label,
             )
         return issue
@@ -219,24 +196,24 @@ class IssueCommands(CommandsBase):
         self,
         actor: Actor,
         issue: Issue,
-        report: IssueReport,
+        event: IssueEvent,
         objectives: dict[UUID, Objective],
         phases: dict[UUID, bool],
     ) -> IssueOutcome:
         outcome = IssueOutcome(issue_id=issue.id)
-        verdict = issue.verdict(report.event_id, report.occurred_at)
+        verdict = issue.verdict(event.event_id, event.occurred_at)
         if verdict is ReportVerdict.SEEN:
             outcome.duplicate = True
             return outcome
         newer = verdict is ReportVerdict.NEW
         issue.report_status(
-            event_id=report.event_id,
-            status=report.status,
-            raw_status=report.raw_status,
-            occurred_at=report.occurred_at,
-            title=report.title,
-            url=report.url,
-            estimate=report.estimate,
+            event_id=event.event_id,
+            status=event.status,
+            raw_status=event.raw_status,
+            occurred_at=event.occurred_at,
+            title=event.title,
+            url=event.url,
+            estimate=event.estimate,
             applied=newer,
             actor=actor.label,
         )
@@ -251,11 +228,11 @@ class IssueCommands(CommandsBase):
                 continue
             moved = objective.apply_issue_status(
                 key_result_id,
-                tracker=report.tracker,
-                issue_key=report.issue_key,
-                status=report.status,
-                estimate=report.estimate,
-                event_id=report.event_id,
+                tracker=event.tracker,
+                issue_key=event.issue_key,
+                status=event.status,
+                estimate=event.estimate,
+                event_id=event.event_id,
                 actor=actor.label,
             )
             if moved and objective_id not in outcome.moved_objectives:
@@ -283,19 +260,19 @@ class IssueCommands(CommandsBase):
         return phases[objective.cycle_id]
 
 
-def _validate(report: IssueReport) -> None:
-    if not report.event_id or not report.tracker or not report.issue_key:
+def _validate(event: IssueEvent) -> None:
+    if not event.event_id or not event.tracker or not event.issue_key:
         raise InvalidCommand("event_id, tracker and issue_key are required")
     for name in ("event_id", "tracker", "issue_key", "raw_status", "title", "url"):
-        check_text(name, getattr(report, name))
+        check_text(name, getattr(event, name))
     try:
-        IssueStatus(report.status)
+        IssueStatus(event.status)
     except ValueError:
-        raise InvalidCommand(f"unknown issue status {report.status!r}") from None
-    if report.occurred_at.tzinfo is None:
+        raise InvalidCommand(f"unknown issue status {event.status!r}") from None
+    if event.occurred_at.tzinfo is None:
         raise InvalidCommand("occurred_at must carry a time zone")
     try:
-        instant(report.occurred_at)  # how the issue remembers it (Issue.verdict)
+        instant(event.occurred_at)  # how the issue remembers it (Issue.verdict)
     except OverflowError:
         raise InvalidCommand("occurred_at is out of range once converted to UTC") from None
-    finite("estimate", report.estimate, minimum=0)
+    finite("estimate", event.estimate, minimum=0)

@@ -1,10 +1,14 @@
-"""The canonical issue event of SPEC §4: its schema, its wire format, its errors.
+"""The wire schema of the canonical issue event (SPEC §4): its rules, its bytes, its errors.
 
-This module owns the one shape every tracker adapter produces and the Kafka
-consumer reads: ``IssueEvent``. It also owns the bytes on the wire
-(``encode_issue_event`` / ``parse_issue_event``, compact UTF-8 JSON) and the
-single error a bad message turns into, ``InvalidIssueEvent``, whose reason is
-what the dead-letter topic records.
+The event itself is one value, ``commands.issues.IssueEvent`` (a frozen
+dataclass, also the command the write side takes). This module owns how it
+travels: ``IssueEventSchema``, the strict rules a message must meet; the bytes
+on the wire (``encode_issue_event`` / ``parse_issue_event``, compact UTF-8
+JSON); ``validate_issue_event`` for the tracker adapters, which build an event
+from fields; and the single error a bad message turns into,
+``InvalidIssueEvent``, whose reason is what the dead-letter topic records.
+Every way in (the Kafka consumer, ``POST /v1/issue-events``, the webhooks)
+gets its ``IssueEvent`` from here, so all of them refuse the same messages.
 
 It is pure: pydantic and the standard library only, no Kafka, no database, no
 web framework, so producers (webhooks), the consumer and tests share it.
@@ -30,6 +34,7 @@ from pydantic import (
     field_validator,
 )
 
+from commands.issue_event import IssueEvent
 from domain.text import storable
 
 __all__ = [
@@ -38,10 +43,12 @@ __all__ = [
     "TRACKER_PATTERN",
     "InvalidIssueEvent",
     "IssueEvent",
+    "IssueEventSchema",
     "IssueStatusName",
     "encode_issue_event",
     "parse_issue_event",
     "summarise_validation_error",
+    "validate_issue_event",
 ]
 
 IssueStatusName = Literal["todo", "in_progress", "done", "cancelled"]
@@ -87,14 +94,15 @@ def _not_blank(value: str) -> str:
     return value
 
 
-class IssueEvent(BaseModel):
-    """One status observation of one tracker issue (SPEC §4).
+class IssueEventSchema(BaseModel):
+    """What a message must be to become an ``IssueEvent`` (SPEC §4).
 
-    ``occurred_at`` is normalised to UTC on construction, so equal instants
-    compare and encode identically whatever offset the producer used.
+    ``occurred_at`` is normalised to UTC on validation, so equal instants
+    compare and encode identically whatever offset the producer used. The
+    JSON schema keeps the title ``IssueEvent``: that is the event's name.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, title="IssueEvent")
 
     event_id: Annotated[str, Field(min_length=1, max_length=MAX_EVENT_ID_CHARS)]
     tracker: Annotated[str, Field(pattern=TRACKER_PATTERN)]
@@ -128,14 +136,21 @@ class IssueEvent(BaseModel):
             # e.g. 0001-01-01T00:00+05:00 has no UTC equivalent.
             raise ValueError("is out of range once converted to UTC") from exc
 
-    @property
-    def message_key(self) -> str:
-        """The Kafka message key, ``"<tracker>:<issue_key>"``.
+    def to_event(self) -> IssueEvent:
+        """The validated message as the one value every reader uses."""
+        return IssueEvent(**self.__dict__)
 
-        Keying by issue sends every event of one issue to one partition, so
-        the consumer sees them in the order they were published.
-        """
-        return f"{self.tracker}:{self.issue_key}"
+
+_FIELDS: Final = tuple(IssueEventSchema.model_fields)
+
+
+def validate_issue_event(**fields: Any) -> IssueEvent:
+    """An ``IssueEvent`` from Python values, checked by the wire's rules.
+
+    Raises pydantic's ``ValidationError`` (the tracker adapters turn it into
+    ``InvalidIssueEvent`` with their own prefix).
+    """
+    return IssueEventSchema(**fields).to_event()
 
 
 def summarise_validation_error(exc: ValidationError) -> str:
@@ -200,7 +215,7 @@ def parse_issue_event(raw: bytes) -> IssueEvent:
     try:
         # Validate the text in JSON mode: strict JSON mode still reads ISO 8601
         # strings as datetimes, which strict Python mode would refuse.
-        return IssueEvent.model_validate_json(text)
+        return IssueEventSchema.model_validate_json(text).to_event()
     except ValidationError as exc:
         raise InvalidIssueEvent(summarise_validation_error(exc)) from exc
 
@@ -209,6 +224,9 @@ def encode_issue_event(event: IssueEvent) -> bytes:
     """The Kafka message value: compact UTF-8 JSON, ``occurred_at`` ending in ``Z``.
 
     Every field is written, ``null`` included, so a reader never has to guess
-    between "absent" and "unknown".
+    between "absent" and "unknown". The event is checked against the schema
+    first: nothing is published that the consumer would refuse. Raises
+    pydantic's ``ValidationError`` for an event built in code that breaks it.
     """
-    return event.model_dump_json().encode("utf-8")
+    schema = IssueEventSchema(**{name: getattr(event, name) for name in _FIELDS})
+    return schema.model_dump_json().encode("utf-8")

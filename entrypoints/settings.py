@@ -38,6 +38,24 @@ class Settings(BaseSettings):
     kafka_topic: str = "okr.issue-events"
     kafka_dlq_topic: str = "okr.issue-events.dlq"
     kafka_group: str = "okr-consumer"
+    # -- the issue-event consumer (consumers.ingestion_settings) ---------------
+    issue_organization: str = Field(
+        default="default",
+        min_length=1,
+        max_length=200,
+        description="organization of a message without an okr-organization header "
+        "(a webhook's is always its registration's)",
+    )
+    kafka_group_instance_id: str | None = Field(
+        default=None,
+        description="static group membership (KIP-345): a restarted consumer with the same "
+        "id takes its partitions back at once, without waiting for a rebalance",
+    )
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    kafka_max_poll_records: int = Field(default=500, ge=1, le=10_000)
+    consumer_max_backoff: float = Field(
+        default=10.0, gt=0, description="longest wait, in seconds, between database retries"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(
@@ -87,24 +105,6 @@ class Settings(BaseSettings):
         le=100_000,
         description="most webhook registrations one organization may hold (each one is a "
         "stored secret and a URL that accepts deliveries)",
-    )
-    # -- the Kafka consumer's own (formerly a second settings class in consumers/)
-    issue_organization: str = Field(
-        default="default",
-        min_length=1,
-        max_length=200,
-        description="organization of a message without an okr-organization header "
-        "(a webhook's is always its registration's)",
-    )
-    kafka_group_instance_id: str | None = Field(
-        default=None,
-        description="static group membership (KIP-345): a restarted consumer with the same "
-        "id takes its partitions back at once, without waiting for a rebalance",
-    )
-    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
-    kafka_max_poll_records: int = Field(default=500, ge=1, le=10_000)
-    consumer_max_backoff: float = Field(
-        default=10.0, gt=0, description="longest wait, in seconds, between database retries"
     )
     # -- limits of SPEC §9 owned by the HTTP edge: bodies, tokens --------------
     max_body_bytes: int = Field(

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from commands.actor import Actor
 from commands.application import OkrApplication
-from commands.issues import IssueReport
+from commands.issue_event import IssueEvent
 from domain.objective import Objective
 from domain.values import Phase, TokenRole
 
@@ -53,9 +53,9 @@ def report(
     tracker: str = "github",
     minutes: int = 0,
     estimate: float | None = None,
-) -> IssueReport:
+) -> IssueEvent:
     """A canonical issue event, ``minutes`` after a fixed base time."""
-    return IssueReport(
+    return IssueEvent(
         event_id=event_id,
         tracker=tracker,
         issue_key=issue_key,

@@ -35,7 +35,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from commands.actor import Actor
 from commands.application import OkrApplication
-from commands.issues import IssueReport
+from commands.issue_event import IssueEvent
 from domain.cycle import Cycle
 from domain.errors import (
     AlignmentCycle,
@@ -154,7 +154,7 @@ class _Issue:
     clock: datetime
     status: str = IssueStatus.TODO.value
     reported: int = 0
-    sent: list[IssueReport] = field(default_factory=list)
+    sent: list[IssueEvent] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -896,7 +896,7 @@ class GeneratedHistory:
                 self._new_issue(org)
         # A burst from the trackers: several reports for each of a few issues.
         touched = rng.sample(org.issues, min(len(org.issues), rng.randint(6, 18)))
-        reports: list[IssueReport] = []
+        reports: list[IssueEvent] = []
         for _ in range(rng.randint(25, 70)):
             issue = rng.choice(touched)
             roll = rng.random()
@@ -912,7 +912,7 @@ class GeneratedHistory:
             status = rng.choices(
                 [s.value for s in IssueStatus], weights=[2, 3, 4 if issue.reported else 1, 1]
             )[0]
-            report = IssueReport(
+            report = IssueEvent(
                 event_id=f"{org.name}-{issue.tracker}-{self._event_serial}",
                 tracker=issue.tracker,
                 issue_key=issue.key,
@@ -930,7 +930,7 @@ class GeneratedHistory:
         if rng.random() < 0.5:
             actor = Actor(org.name, f"{org.name}-tracker-bot", TokenRole.INTEGRATION)
         self.commands["issue_reports"] += len(reports)
-        self._run("apply_issue_reports", lambda: self.app.apply_issue_reports(actor, reports))
+        self._run("apply_issue_events", lambda: self.app.apply_issue_events(actor, reports))
 
     # ----------------------------------------------------------------- helpers
 

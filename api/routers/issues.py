@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.deps import ActorDep, AppDep, MinPosition, StoreDep, ViewerDep
 from api.errors import ApiError, ErrorResponse
 from api.schemas import TRACKER_PATTERN, IssueEventResult, IssueOut, unstorable
-from consumers.issue_event import InvalidIssueEvent, IssueEvent, parse_issue_event
-from consumers.kafka_consumer import issue_report
+from commands.issue_event import IssueEvent
+from consumers.issue_event import InvalidIssueEvent, IssueEventSchema, parse_issue_event
 from projections.issue_links import get_issue
 from projections.objective_queries import get_objective
 
@@ -29,10 +29,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 async def issue_event_body(request: Request) -> IssueEvent:
-    """The canonical event, validated as the Kafka consumer does (strict, UTC times).
+    """The canonical event, parsed by the wire schema as the Kafka consumer does.
 
     Read from the raw body: the model is strict, and strict validation of an
     already-decoded dict would refuse ISO 8601 strings for ``occurred_at``.
+    The schema also refuses text no store can keep (NUL, lone surrogates).
     """
     raw = await request.body()
     if not raw.strip():
@@ -42,17 +43,12 @@ async def issue_event_body(request: Request) -> IssueEvent:
     except (ValueError, RecursionError):
         raise ApiError(400, "the body is not valid JSON") from None
     try:
-        event = parse_issue_event(raw)
+        return parse_issue_event(raw)
     except InvalidIssueEvent as error:
         raise ApiError(422, error.reason, code="validation_error") from None
-    for name, value in event.model_dump().items():
-        reason = unstorable(value)
-        if reason:
-            raise ApiError(422, f"{name}: {reason}", code="validation_error")
-    return event
 
 
-_EVENT_SCHEMA = IssueEvent.model_json_schema(ref_template="#/components/schemas/{model}")
+_EVENT_SCHEMA = IssueEventSchema.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
 @router.post(
@@ -71,7 +67,7 @@ def submit_issue_event(
 ) -> IssueEventResult:
     """Admin or an integration token. The same ``event_id`` twice changes nothing the
     second time; an event older than the last applied one is recorded, not applied."""
-    outcome = app.report_issue_event(actor, issue_report(event))
+    outcome = app.report_issue_event(actor, event)
     return IssueEventResult(
         issue_id=outcome.issue_id,
         duplicate=outcome.duplicate,

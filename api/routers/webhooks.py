@@ -35,9 +35,10 @@ from api.deps import RuntimeDep
 from api.errors import ApiError, ErrorResponse
 from api.ports import Runtime
 from commands.actor import Actor
-from consumers.issue_event import InvalidIssueEvent, IssueEvent
-from consumers.kafka_consumer import DATABASE_UNAVAILABLE, ensure_storable, issue_report
+from commands.issue_event import IssueEvent
+from consumers.issue_event import InvalidIssueEvent
 from consumers.publisher import IssueEventPublisher
+from consumers.store_errors import DATABASE_UNAVAILABLE
 from consumers.trackers import TrackerAdapter, UnknownTracker, UnsupportedPayload, get_adapter
 from domain.values import TokenRole
 
@@ -156,8 +157,7 @@ async def receive_webhook(
         _refuse_stale_linear_delivery(payload)
 
     try:
-        event = adapter.adapt(payload, headers)
-        ensure_storable(event)
+        event = adapter.adapt(payload, headers)  # validated by the wire schema
     except UnsupportedPayload as ignored:
         return _answer(202, WebhookIgnored(ignored=str(ignored)))
     except InvalidIssueEvent as invalid:
@@ -192,7 +192,7 @@ def _apply(
 ) -> WebhookApplied:
     actor = Actor(organization, f"webhook:{adapter.name}", TokenRole.INTEGRATION)
     try:
-        (outcome,) = runtime.app.apply_issue_reports(actor, [issue_report(event)])
+        (outcome,) = runtime.app.apply_issue_events(actor, [event])
     except DATABASE_UNAVAILABLE:
         raise ApiError(503, "the event store is unavailable; retry the delivery") from None
     return WebhookApplied(

@@ -27,6 +27,7 @@ from consumers.issue_event import (
     IssueEvent,
     IssueStatusName,
     summarise_validation_error,
+    validate_issue_event,
 )
 
 __all__ = [
@@ -307,7 +308,7 @@ def build_event(
 ) -> IssueEvent:
     """An ``IssueEvent``, with a validation failure reported as ``InvalidIssueEvent``."""
     try:
-        return IssueEvent(
+        return validate_issue_event(
             event_id=event_id,
             tracker=tracker,
             issue_key=issue_key,

@@ -89,9 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         # Embedded: projections, and Kafka ingestion if a broker is configured, in-process.
         runtime.start_following()
         if settings.kafka_bootstrap:
-            # TODO(consumers): `entrypoints.consumer_process` at the merge; build the
-            # consumer's value type from `settings` there (one settings class).
-            from consumers.kafka_consumer import start_consumer_thread
+            from entrypoints.consumer_process import start_consumer_thread
 
             consumer = start_consumer_thread(runtime.app, settings)
 
@@ -117,8 +115,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def consume(_: argparse.Namespace) -> int:
-    # TODO(consumers): import from `entrypoints.consumer_process` at the merge.
-    from consumers.kafka_consumer import run_consumer
+    from entrypoints.consumer_process import run_consumer
 
     long_running()
     return run_consumer(load_settings())

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from commands.actor import Actor
 from commands.application import OkrApplication
-from commands.issues import IssueReport
+from commands.issue_event import IssueEvent
 from domain.values import TokenRole
 from entrypoints.demo import story
 from entrypoints.demo.clock import DemoClock
@@ -177,7 +177,7 @@ class Teller:
                 if issue.cancelled_from_week is not None and week >= issue.cancelled_from_week:
                     status = "cancelled"
                 reports.append(
-                    IssueReport(
+                    IssueEvent(
                         event_id=f"demo-{issue.tracker}-{issue.key}-w{week}",
                         tracker=issue.tracker,
                         issue_key=issue.key,
@@ -187,7 +187,7 @@ class Teller:
                         estimate=float(issue.estimate),
                     )
                 )
-            self.app.apply_issue_reports(TRACKER, reports)
+            self.app.apply_issue_events(TRACKER, reports)
 
     # -- the two cycles ----------------------------------------------------
 

@@ -149,7 +149,7 @@ def full_cycle_walk(app: OkrApplication) -> dict[str, UUID]:
     app.check_in(mia, obj, ids["k_ms"], milestones_done=[0, 2], status="on_track")
     app.check_in(mia, obj, ids["k_old"], percent=100, status="behind")
     app.archive_key_result(mia, obj, ids["k_old"])
-    app.apply_issue_reports(
+    app.apply_issue_events(
         ADMIN,
         [
             report("ev-1", "done", issue_key="a#1", minutes=1),
@@ -420,11 +420,11 @@ def test_a_batch_of_new_and_existing_issues_keeps_every_link_on_every_store(
     cache = IssueCache()
     batch = [report(f"new-{i}", "in_progress", issue_key=f"n#{i}") for i in range(5)]
     batch += [report("ev-1", "done", issue_key="a#1"), report("ev-2", "done", issue_key="a#2")]
-    outcomes = app.apply_issue_reports(ADMIN, batch, cache)
+    outcomes = app.apply_issue_events(ADMIN, batch, cache)
     assert [o.applied for o in outcomes] == [True] * 7
     assert outcomes[-1].moved_objectives == [obj]
     assert World(app).obj(obj).progress() == pytest.approx(1.0)
-    again = app.apply_issue_reports(ADMIN, batch, IssueCache())
+    again = app.apply_issue_events(ADMIN, batch, IssueCache())
     assert all(o.duplicate for o in again)
     new = World(app).get(issue_id("acme", "github", "n#3"))
     assert (new.version, str(new.status)) == (2, "in_progress")
@@ -458,13 +458,13 @@ def test_the_ingestion_cache_reuses_current_objectives_and_reloads_moved_ones(
 
     monkeypatch.setattr(app, "record", recording)
     cache = IssueCache()
-    app.apply_issue_reports(ADMIN, [report("e1", "in_progress", issue_key="a#1")], cache)
-    app.apply_issue_reports(ADMIN, [report("e2", "done", issue_key="a#1", minutes=1)], cache)
+    app.apply_issue_events(ADMIN, [report("e1", "in_progress", issue_key="a#1")], cache)
+    app.apply_issue_events(ADMIN, [report("e2", "done", issue_key="a#1", minutes=1)], cache)
     assert loads == [obj]  # the second batch used the objective it had saved
     app.check_in(ADMIN, obj, percent_kr, status="on_track", percent=50)
     assert loads == [obj, obj]  # (the check-in's own load)
     saves.clear()
-    moved = app.apply_issue_reports(
+    moved = app.apply_issue_events(
         ADMIN, [report("e3", "in_progress", issue_key="a#1", minutes=2)], cache
     )
     assert loads == [obj, obj, obj]  # it moved: loaded again, not saved over

@@ -1,7 +1,7 @@
 """Issue events through the real Kafka broker into PostgreSQL (SPEC §4).
 
 Every test publishes to a fresh 3-partition topic with its own consumer group,
-runs the real consumer (in a thread, or as ``python -m consumers.kafka_consumer``
+runs the real consumer (in a thread, or as ``python -m entrypoints.consumer_process``
 subprocesses) and compares the stored state with a sequential, de-duplicated
 application of the same events computed here in plain Python, independently
 of the domain code:
@@ -18,6 +18,7 @@ No mocks: an unreachable broker or database fails the test.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -43,16 +44,17 @@ from kafka.admin import KafkaAdminClient
 
 from commands.actor import Actor
 from commands.application import OkrApplication
-from commands.issues import IssueCache, IssueOutcome, IssueReport
+from commands.issues import IssueCache, IssueOutcome
 from consumers.dead_letters import DLQ_REASON_HEADER, DLQ_SOURCE_HEADER
 from consumers.issue_event import IssueEvent, encode_issue_event, parse_issue_event
-from consumers.kafka_consumer import IssueEventConsumer, start_consumer_thread
+from consumers.kafka_consumer import IssueEventConsumer
 from consumers.publisher import ORGANIZATION_HEADER, IssueEventPublisher
 from domain.errors import InvalidCommand
 from domain.issue import Issue, issue_id
 from domain.objective import Objective
 from domain.values import TokenRole
 from entrypoints.bootstrap import Runtime, build_runtime
+from entrypoints.consumer_process import ingestion_settings, start_consumer_thread
 from entrypoints.settings import Settings
 from tests.conftest import KAFKA_BOOTSTRAP
 
@@ -410,11 +412,13 @@ class ConsumerThread:
     def __init__(self, rt: Runtime, topics: Topics, **options: Any) -> None:
         self.consumer = IssueEventConsumer(
             rt.app,
-            rt.settings,
-            topic=topics.topic,
-            group=topics.group,
-            dlq_topic=topics.dlq,
-            **options,
+            ingestion_settings(
+                rt.settings,
+                topic=topics.topic,
+                group=topics.group,
+                dlq_topic=topics.dlq,
+                **options,
+            ),
         )
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
@@ -501,7 +505,7 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(
 
     def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "consumers.kafka_consumer"],
+            [sys.executable, "-m", "entrypoints.consumer_process"],
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -613,12 +617,12 @@ class RefusingApplication(OkrApplication):
     report titled "refuse me" (as a future domain rule might refuse a report that
     parses fine)."""
 
-    def apply_issue_reports(
-        self, actor: Actor, reports: Sequence[IssueReport], cache: IssueCache | None = None
+    def apply_issue_events(
+        self, actor: Actor, reports: Sequence[IssueEvent], cache: IssueCache | None = None
     ) -> list[IssueOutcome]:
         if any(report.title == "refuse me" for report in reports):
             raise InvalidCommand("this report is refused by a rule of the write side")
-        return super().apply_issue_reports(actor, reports, cache)
+        return super().apply_issue_events(actor, reports, cache)
 
 
 def test_a_report_the_write_side_refuses_is_isolated_and_dead_lettered(
@@ -637,7 +641,7 @@ def test_a_report_the_write_side_refuses_is_isolated_and_dead_lettered(
     messages = make_messages(random.Random(3), [("github", "acme/app#1")], 30, duplicate_share=0)
     refused = {4, 17}
     messages = [
-        m.model_copy(update={"title": "refuse me"}) if n in refused else m
+        dataclasses.replace(m, title="refuse me") if n in refused else m
         for n, m in enumerate(messages)
     ]
     publish(topics, messages)

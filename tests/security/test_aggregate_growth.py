@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 import domain.limits
 from api.app import create_app
 from commands.application import OkrApplication
-from commands.issues import IssueReport
+from commands.issue_event import IssueEvent
 from domain.errors import InvalidCommand, LimitReached, NotFound, PermissionDenied
 from domain.issue import RECENT_EVENT_IDS, Issue, issue_id
 from domain.objective import Objective
@@ -147,7 +147,7 @@ def test_history_and_audit_still_show_every_note(api: Api) -> None:
 def deliver(app: OkrApplication, first: int, count: int, batch: int = 500) -> None:
     """``count`` distinct events for one issue, a second apart, in batches like the consumer."""
     for start in range(first, first + count, batch):
-        app.apply_issue_reports(
+        app.apply_issue_events(
             INTEGRATION,
             [
                 report(f"delivery-{n:06d}", "in_progress", minutes=n)
@@ -406,7 +406,7 @@ def test_a_time_with_no_utc_equivalent_is_refused_not_a_crash() -> None:
     """The issue remembers times in UTC; 0001-01-01T00:00+14:00 has none (422, not 500)."""
     w = World(memory_app())
     edge = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
-    event = IssueReport(
+    event = IssueEvent(
         event_id="edge", tracker="github", issue_key=KEY, status="done", occurred_at=edge
     )
     with pytest.raises(InvalidCommand):

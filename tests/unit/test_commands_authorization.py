@@ -28,7 +28,7 @@ from uuid import UUID
 import pytest
 
 from commands.actor import Actor
-from commands.issues import IssueReport
+from commands.issue_event import IssueEvent
 from domain.errors import NotFound, PermissionDenied, VersionMismatch
 from domain.values import Phase, TokenRole
 from tests.builders import ADMIN, INTEGRATION, OTHER_ORG, World, member, memory_app, report
@@ -234,7 +234,7 @@ def test_table_covers_every_write_command() -> None:
     from commands.application import OkrApplication
 
     names = {c.split("[")[0] for c in GLOBAL_COMMANDS} | set(OBJECTIVE_COMMANDS)
-    names |= {"apply_issue_reports"}  # tested on its own below
+    names |= {"apply_issue_events"}  # tested on its own below
     reads_and_machinery = {"record", "create", "change", "retrying", "check_version"}
     reads_and_machinery |= {"load", "find", "team_managers", "register_transcodings"}
     public = {
@@ -290,7 +290,7 @@ def test_admin_of_another_org_reporting_the_same_issue_key_touches_only_its_own(
     key = f"linked-{ctx.obj}"
     outcome = ctx.w.app.report_issue_event(
         CALLERS["other_org"],
-        IssueReport("ev-x", "github", key, "done", report("x", "done").occurred_at),
+        IssueEvent("ev-x", "github", key, "done", report("x", "done").occurred_at),
     )
     assert outcome.moved_objectives == []
     assert ctx.w.obj(ctx.obj).key_result(ctx.kr).issues[f"github:{key}"]["status"] is None
@@ -311,13 +311,13 @@ def test_batch_issue_reports_need_an_issue_feed_token(caller: str) -> None:
     ctx = build(caller, "public", Phase.TRACKING)
     before = ctx.w.position()
     key = f"linked-{ctx.obj}"
-    reports = [IssueReport("ev-1", "github", key, "done", report("x", "done").occurred_at)]
+    reports = [IssueEvent("ev-1", "github", key, "done", report("x", "done").occurred_at)]
     if caller in ("admin", "integration"):
-        ctx.w.app.apply_issue_reports(CALLERS[caller], reports)
+        ctx.w.app.apply_issue_events(CALLERS[caller], reports)
         assert ctx.w.position() > before
     else:
         with pytest.raises(PermissionDenied):
-            ctx.w.app.apply_issue_reports(CALLERS[caller], reports)
+            ctx.w.app.apply_issue_events(CALLERS[caller], reports)
         assert ctx.w.position() == before
 
 

@@ -1,6 +1,6 @@
 """Issue-status ingestion on the write side (SPEC §4): idempotency, ordering, phases.
 
-In-memory store. ``report_issue_event`` / ``apply_issue_reports`` record the
+In-memory store. ``report_issue_event`` / ``apply_issue_events`` record the
 report on the Issue aggregate and move the linked key results in the same save.
 """
 
@@ -12,7 +12,8 @@ from uuid import UUID
 import pytest
 
 from commands.application import OkrApplication
-from commands.issues import IssueCache, IssueReport
+from commands.issue_event import IssueEvent
+from commands.issues import IssueCache
 from domain.errors import InvalidCommand
 from domain.issue import issue_id
 from domain.values import Phase
@@ -114,7 +115,7 @@ def test_event_at_the_same_instant_is_not_older(w: World) -> None:
 def test_cancelled_issues_are_excluded_from_issues_progress(w: World) -> None:
     keys = ("a#1", "a#2", "a#3")
     _, obj, kr = setup_linked(w, keys=keys)
-    w.app.apply_issue_reports(
+    w.app.apply_issue_events(
         INTEGRATION,
         [
             report("e1", "done", issue_key="a#1", estimate=1),
@@ -250,7 +251,7 @@ def test_same_status_again_is_recorded_on_the_issue_only(w: World) -> None:
 
 def test_batch_with_duplicates_inside_the_same_batch(w: World) -> None:
     _, obj, kr = setup_linked(w, keys=(KEY, "a#2"))
-    outcomes = w.app.apply_issue_reports(
+    outcomes = w.app.apply_issue_events(
         INTEGRATION,
         [
             report("ev-1", "in_progress", minutes=1),
@@ -281,7 +282,7 @@ def test_batch_with_duplicates_inside_the_same_batch(w: World) -> None:
     assert w.obj(obj).progress() == 1.0
     # the whole batch again: every report is a duplicate and nothing is written
     before = w.position()
-    again = w.app.apply_issue_reports(
+    again = w.app.apply_issue_events(
         INTEGRATION, [report("ev-2", "todo"), report("ev-3", "todo", issue_key="a#2")]
     )
     assert [o.duplicate for o in again] == [True, True]
@@ -291,25 +292,25 @@ def test_batch_with_duplicates_inside_the_same_batch(w: World) -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        IssueReport("", "github", KEY, "done", report("x", "done").occurred_at),
-        IssueReport("e", "", KEY, "done", report("x", "done").occurred_at),
-        IssueReport("e", "github", "", "done", report("x", "done").occurred_at),
-        IssueReport("e", "github", KEY, "closed", report("x", "done").occurred_at),
-        IssueReport("e", "github", KEY, "done", datetime(2027, 1, 1, 12, 0)),  # naive
-        IssueReport("e", "github", KEY, "done", report("x", "done").occurred_at, estimate=-1),
-        IssueReport(
+        IssueEvent("", "github", KEY, "done", report("x", "done").occurred_at),
+        IssueEvent("e", "", KEY, "done", report("x", "done").occurred_at),
+        IssueEvent("e", "github", "", "done", report("x", "done").occurred_at),
+        IssueEvent("e", "github", KEY, "closed", report("x", "done").occurred_at),
+        IssueEvent("e", "github", KEY, "done", datetime(2027, 1, 1, 12, 0)),  # naive
+        IssueEvent("e", "github", KEY, "done", report("x", "done").occurred_at, estimate=-1),
+        IssueEvent(
             "e", "github", KEY, "done", report("x", "done").occurred_at, estimate=float("nan")
         ),
     ],
     ids=["event_id", "tracker", "issue_key", "status", "naive-time", "negative", "nan"],
 )
-def test_invalid_report_refuses_the_whole_batch(w: World, bad: IssueReport) -> None:
+def test_invalid_report_refuses_the_whole_batch(w: World, bad: IssueEvent) -> None:
     setup_linked(w)
     before = w.position()
     with pytest.raises(InvalidCommand):
-        w.app.apply_issue_reports(INTEGRATION, [report("ok-1", "done"), bad])
+        w.app.apply_issue_events(INTEGRATION, [report("ok-1", "done"), bad])
     assert w.position() == before
-    assert w.app.apply_issue_reports(INTEGRATION, []) == []
+    assert w.app.apply_issue_events(INTEGRATION, []) == []
 
 
 def test_same_issue_key_in_another_organization_is_another_issue(w: World) -> None:
@@ -370,14 +371,14 @@ def test_an_ingesting_cache_never_applies_a_stale_issue(w: World) -> None:
     """The consumer's IssueCache skips reloads; a link made meanwhile elsewhere still counts."""
     _, obj, kr = setup_linked(w)
     cache = IssueCache()
-    w.app.apply_issue_reports(INTEGRATION, [report("ev-1", "in_progress")], cache)
+    w.app.apply_issue_events(INTEGRATION, [report("ev-1", "in_progress")], cache)
     assert cache.get(issue_id("acme", "github", KEY)) is not None
     # Meanwhile, over the API, the same issue is linked to a second KR (the cache misses it).
     second = w.kr(obj, "issues")
     cycle = w.obj(obj).cycle_id
     w.advance(cycle, Phase.TRACKING)
     w.app.link_issue(ADMIN, obj, second, tracker="github", issue_key=KEY)
-    w.app.apply_issue_reports(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
+    w.app.apply_issue_events(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
     assert linked(w, obj, kr)["status"] == "done"
     assert linked(w, obj, second)["status"] == "done", "the stale cached issue was retried"
     assert set(issue(w).links) == {(obj, kr), (obj, second)}
@@ -388,7 +389,7 @@ def test_an_ingesting_cache_forgets_a_batch_that_failed(
 ) -> None:
     setup_linked(w)
     cache = IssueCache()
-    w.app.apply_issue_reports(INTEGRATION, [report("ev-1", "in_progress")], cache)
+    w.app.apply_issue_events(INTEGRATION, [report("ev-1", "in_progress")], cache)
 
     def outage(*_: object) -> int:
         raise ConnectionError("database went away")
@@ -396,10 +397,10 @@ def test_an_ingesting_cache_forgets_a_batch_that_failed(
     with monkeypatch.context() as patch:
         patch.setattr(w.app, "record", outage)
         with pytest.raises(ConnectionError):
-            w.app.apply_issue_reports(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
+            w.app.apply_issue_events(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
     assert cache.get(issue_id("acme", "github", KEY)) is None, "unsaved changes were cached"
     # Delivered again after the outage: applied once, not taken for a duplicate.
-    (outcome,) = w.app.apply_issue_reports(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
+    (outcome,) = w.app.apply_issue_events(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
     assert outcome.applied and not outcome.duplicate
     assert issue(w).status == "done"
 
@@ -410,7 +411,7 @@ def test_the_ingestion_cache_forgets_the_least_recently_used_first() -> None:
     cycle = w.cycle(Phase.DRAFTING)
     first, second = w.objective(cycle), w.objective(cycle)
     cache = IssueCache(size=2, objectives=1)
-    outcomes = app.apply_issue_reports(
+    outcomes = app.apply_issue_events(
         ADMIN, [report(f"e{i}", "todo", issue_key=f"k#{i}") for i in range(3)], cache
     )
     kept = [cache.get(o.issue_id) is not None for o in outcomes]

@@ -280,7 +280,7 @@ def test_issue_status_is_the_newest_first_delivery(
         for eid, n, status, minute in deliveries
     ]
     if batch:
-        w.app.apply_issue_reports(INTEGRATION, reports)
+        w.app.apply_issue_events(INTEGRATION, reports)
     else:
         for r in reports:
             w.app.report_issue_event(INTEGRATION, r)

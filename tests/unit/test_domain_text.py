@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from commands.issues import IssueReport
+from commands.issue_event import IssueEvent
 from domain.errors import InvalidCommand
 from domain.text import check_text, storable
 from tests.builders import ADMIN, INTEGRATION, World, memory_app
@@ -50,6 +50,6 @@ def test_every_entry_point_refuses_it(text: str) -> None:
     with pytest.raises(InvalidCommand):
         app.report_issue_event(
             INTEGRATION,
-            IssueReport("ev", "github", "a#1", "done", datetime.now(UTC), title=text),
+            IssueEvent("ev", "github", "a#1", "done", datetime.now(UTC), title=text),
         )
     assert app.recorder.max_notification_id() == w.position()

@@ -1,10 +1,12 @@
-"""Unit and property tests for the canonical issue event (``consumers.issue_event``)."""
+"""Unit and property tests for the canonical issue event and its wire schema
+(``commands.issues.IssueEvent``, ``consumers.issue_event``)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, get_args
 
@@ -13,13 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+import commands.issue_event
 from consumers.issue_event import (
     MAX_MESSAGE_BYTES,
     InvalidIssueEvent,
     IssueEvent,
+    IssueEventSchema,
     IssueStatusName,
     encode_issue_event,
     parse_issue_event,
+    validate_issue_event,
 )
 from domain.values import IssueStatus
 
@@ -39,7 +44,7 @@ def make_event(**overrides: Any) -> IssueEvent:
         "estimate": 3.0,
     }
     fields.update(overrides)
-    return IssueEvent(**fields)
+    return validate_issue_event(**fields)
 
 
 def as_json(**overrides: Any) -> bytes:
@@ -147,8 +152,38 @@ def test_extra_fields_are_forbidden() -> None:
 
 def test_event_is_frozen() -> None:
     event = make_event()
+    with pytest.raises(FrozenInstanceError):
+        event.status = "todo"  # type: ignore[misc]
+
+
+def test_one_value_for_the_event_and_the_command() -> None:
+    """The wire's parsing, an adapter's validation and the write side share one type."""
+    assert IssueEvent is commands.issue_event.IssueEvent
+    assert type(make_event()) is IssueEvent
+    assert type(parse_issue_event(as_json())) is IssueEvent
+    assert IssueEventSchema.model_json_schema()["title"] == "IssueEvent"
+    assert set(IssueEventSchema.model_fields) == set(IssueEvent.__dataclass_fields__)
+
+
+def test_encode_normalises_an_event_built_in_code() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    event = IssueEvent("e", "jira", "P-1", "done", datetime(2026, 11, 24, 12, 0, tzinfo=plus_two))
+    assert b'"occurred_at":"2026-11-24T10:00:00Z"' in encode_issue_event(event)
+    assert parse_issue_event(encode_issue_event(event)) == make_event(
+        event_id="e",
+        tracker="jira",
+        issue_key="P-1",
+        status="done",
+        raw_status=None,
+        title=None,
+        url=None,
+        estimate=None,
+    )
+
+
+def test_encode_refuses_what_the_consumer_would_refuse() -> None:
     with pytest.raises(ValidationError):
-        event.status = "todo"
+        encode_issue_event(IssueEvent("e", "GitHub", "a#1", "done", WHEN))
 
 
 # --- encode / parse -----------------------------------------------------------------------
@@ -292,7 +327,7 @@ _chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"
 _non_blank = st.text(_chars, min_size=1, max_size=200).filter(lambda s: bool(s.strip()))
 
 issue_events = st.builds(
-    IssueEvent,
+    validate_issue_event,
     event_id=_non_blank,
     tracker=st.from_regex(r"[a-z][a-z0-9_-]{0,31}", fullmatch=True),
     issue_key=st.text(_chars, min_size=1, max_size=300).filter(lambda s: bool(s.strip())),
@@ -334,7 +369,7 @@ _json_values = st.recursive(
     max_leaves=10,
 )
 _field_names = st.sampled_from(
-    [*IssueEvent.model_fields, "extra", ""]  # near-misses reach the validator
+    [*IssueEventSchema.model_fields, "extra", ""]  # near-misses reach the validator
 )
 
 

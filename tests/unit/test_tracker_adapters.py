@@ -25,7 +25,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.issue_event import InvalidIssueEvent, IssueEvent, parse_issue_event
+from consumers.issue_event import (
+    InvalidIssueEvent,
+    IssueEvent,
+    encode_issue_event,
+    parse_issue_event,
+)
 from consumers.trackers import (
     ADAPTERS,
     UnknownTracker,
@@ -332,7 +337,7 @@ def test_fixture_event_is_deterministic_and_survives_the_wire(path: Path) -> Non
     again = adapt(tracker, reshuffled, {})
 
     assert again == first
-    assert parse_issue_event(first.model_dump_json().encode()) == first
+    assert parse_issue_event(encode_issue_event(first)) == first
     assert first.message_key == f"{tracker}:{first.issue_key}"
 
 

@@ -1,0 +1,82 @@
+"""Trying again until a database or broker comes back, or until asked to stop.
+
+The consumer never skips a batch because something it writes to is away: it
+tries the same write again with exponential backoff (``tenacity``), for as
+long as it takes. A stop request ends the wait at once: ``until_done`` then
+answers ``None`` and the caller leaves the batch uncommitted, to be consumed
+again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_never
+from tenacity.wait import wait_exponential_jitter
+
+from consumers.store_errors import describe
+
+__all__ = ["until_done"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class _Stopped(Exception):
+    """Raised from the wait between two tries when the stop event is set."""
+
+
+def until_done(
+    call: Callable[[], T],
+    *,
+    stop_event: threading.Event,
+    unavailable: tuple[type[BaseException], ...],
+    what: str,
+    first_delay: float,
+    max_delay: float,
+    on_retry: Callable[[BaseException], None] | None = None,
+) -> T | None:
+    """``call()`` until it stops raising ``unavailable``; None if stopped meanwhile.
+
+    Any other exception propagates from the first try that raises it. The
+    delay doubles from ``first_delay`` up to ``max_delay``, with a little
+    jitter so that a group of consumers does not retry in step. ``what``
+    names the failure in the log line ("database unavailable");
+    ``on_retry`` is told each failure before the wait.
+    """
+
+    def wait(seconds: float) -> None:
+        if stop_event.wait(seconds):
+            raise _Stopped
+
+    def before_wait(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if error is None:  # pragma: no cover - tenacity waits only after a failure
+            return
+        if on_retry is not None:
+            on_retry(error)
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        log.warning(
+            "%s (%s); trying again in %.1f s (attempt %d)",
+            what,
+            describe(error),
+            delay,
+            state.attempt_number,
+        )
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(unavailable),
+        wait=wait_exponential_jitter(multiplier=first_delay, max=max_delay, jitter=first_delay / 2),
+        stop=stop_never,
+        sleep=wait,
+        before_sleep=before_wait,
+        reraise=True,
+    )
+    try:
+        return retrying(call)
+    except _Stopped:
+        return None
