@@ -156,6 +156,10 @@ class AddKeyResult:
     expected_version: int | None = None
 
 
+EDITABLE_KEY_RESULT_FIELDS = ("title", "start", "target", "unit", "assignee_id", "participant_ids")
+"""The fields of ``AddKeyResult`` an ``EditKeyResult`` may change."""
+
+
 @dataclass(frozen=True)
 class EditKeyResult:
     """``changes``: only the fields named change (the aggregate knows which may)."""

@@ -23,6 +23,19 @@ import eventsourcing.domain
 from commands.actor import Actor
 from commands.application import OkrApplication
 from commands.issues import IssueReport
+from commands.messages import (
+    AddKeyResult,
+    AddNote,
+    AdvanceCyclePhase,
+    CheckIn,
+    DraftObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+    RecordRetrospective,
+    SetTeamMember,
+    SetWeights,
+)
 from domain.values import TokenRole
 
 ORG = "demo"
@@ -88,10 +101,12 @@ def load_demo(app: OkrApplication, today: date | None = None, seed: int = 7) -> 
 def _teams(app: OkrApplication, loaded: Loaded) -> None:
     def team(name: str, parent: str | None, manager: str, *members: str) -> None:
         parent_id = loaded.teams[parent] if parent else None
-        team_id = app.form_team(ADMIN, name=name, parent_id=parent_id).id
-        app.set_team_member(ADMIN, team_id, user_id=manager, role="manager")
+        team_id = app.form_team(ADMIN, FormTeam(name=name, parent_id=parent_id)).id
+        app.set_team_member(ADMIN, SetTeamMember(team_id, user_id=manager, role="manager"))
         for member in members:
-            app.set_team_member(actor(manager), team_id, user_id=member, role="member")
+            app.set_team_member(
+                actor(manager), SetTeamMember(team_id, user_id=member, role="member")
+            )
         loaded.teams[name] = team_id
 
     team("Leadership", None, "olivia", "erin", "paul")
@@ -104,14 +119,14 @@ def _teams(app: OkrApplication, loaded: Loaded) -> None:
 
 def _kr(app: OkrApplication, loaded: Loaded, objective: str, name: str, **kwargs: Any) -> UUID:
     objective_id = loaded.objectives[objective]
-    written = app.add_key_result(ADMIN, objective_id, title=name, **kwargs)
+    written = app.add_key_result(ADMIN, AddKeyResult(objective_id, title=name, **kwargs))
     assert written.key_result_id is not None
     loaded.key_results[name] = (objective_id, written.key_result_id)
     return written.key_result_id
 
 
 def _objective(app: OkrApplication, loaded: Loaded, name: str, **kwargs: Any) -> UUID:
-    objective_id = app.draft_objective(ADMIN, title=name, **kwargs).id
+    objective_id = app.draft_objective(ADMIN, DraftObjective(title=name, **kwargs)).id
     loaded.objectives[name] = objective_id
     return objective_id
 
@@ -121,7 +136,7 @@ def _check_in(
 ) -> None:
     objective_id, kr_id = loaded.key_results[name]
     caller = ADMIN if who == "olivia" else actor(who)
-    app.check_in(caller, objective_id, kr_id, **kwargs)
+    app.check_in(caller, CheckIn(objective_id, kr_id, **kwargs))
 
 
 def _previous_cycle(
@@ -132,13 +147,15 @@ def _previous_cycle(
     clock.now = datetime.combine(start, datetime.min.time(), UTC) - timedelta(days=14)
     cycle = app.plan_cycle(
         ADMIN,
-        name=f"{start:%Y} Q{(start.month - 1) // 3 + 1}",
-        start_date=start,
-        end_date=end,
-        cadence="quarter",
+        PlanCycle(
+            name=f"{start:%Y} Q{(start.month - 1) // 3 + 1}",
+            start_date=start,
+            end_date=end,
+            cadence="quarter",
+        ),
     ).id
     loaded.cycles["previous"] = cycle
-    app.advance_cycle_phase(ADMIN, cycle, "drafting")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "drafting"))
     clock.advance(days=3)
     _objective(
         app,
@@ -178,7 +195,7 @@ def _previous_cycle(
         assignee_id="sam",
     )
     clock.advance(days=10)
-    app.advance_cycle_phase(ADMIN, cycle, "tracking")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "tracking"))
     for week in range(1, 12):
         clock.now = datetime.combine(start, datetime.min.time(), UTC) + timedelta(
             weeks=week, hours=10
@@ -209,24 +226,28 @@ def _previous_cycle(
             status="on_track",
         )
     clock.now = datetime.combine(end, datetime.min.time(), UTC) + timedelta(days=2)
-    app.advance_cycle_phase(ADMIN, cycle, "retrospective")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "retrospective"))
     objective_id = loaded.objectives["Stabilise on-call"]
     app.add_note(
         actor("pat"),
-        objective_id,
-        topic="appraisal",
-        text="Pages halved; the rotation change helped most.",
+        AddNote(
+            objective_id,
+            topic="appraisal",
+            text="Pages halved; the rotation change helped most.",
+        ),
     )
     app.record_retrospective(
         actor("pat"),
-        objective_id,
-        scores={loaded.key_results["Pages per week"][1]: 0.9},
-        problems="Alert noise from the legacy queue hid real incidents.",
-        improvements="Retire the legacy queue; review alerts monthly.",
-        next_focus="Make the platform fast: latency is the next bottleneck.",
+        RecordRetrospective(
+            objective_id,
+            scores={loaded.key_results["Pages per week"][1]: 0.9},
+            problems="Alert noise from the legacy queue hid real incidents.",
+            improvements="Retire the legacy queue; review alerts monthly.",
+            next_focus="Make the platform fast: latency is the next bottleneck.",
+        ),
     )
     clock.advance(days=5)
-    app.advance_cycle_phase(ADMIN, cycle, "closed")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "closed"))
 
 
 def _current_cycle(
@@ -241,13 +262,15 @@ def _current_cycle(
     clock.now = datetime.combine(start, datetime.min.time(), UTC) - timedelta(days=10)
     cycle = app.plan_cycle(
         ADMIN,
-        name=f"{start:%Y} Q{(start.month - 1) // 3 + 1}",
-        start_date=start,
-        end_date=end,
-        cadence="quarter",
+        PlanCycle(
+            name=f"{start:%Y} Q{(start.month - 1) // 3 + 1}",
+            start_date=start,
+            end_date=end,
+            cadence="quarter",
+        ),
     ).id
     loaded.cycles["current"] = cycle
-    app.advance_cycle_phase(ADMIN, cycle, "drafting")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "drafting"))
     clock.advance(days=2)
     teams = loaded.teams
     _objective(
@@ -475,8 +498,10 @@ def _current_cycle(
 
     app.set_weights(
         ADMIN,
-        loaded.objectives["Ship the new mobile onboarding"],
-        {loaded.key_results["Onboarding completion rate"][1]: 2.0},
+        SetWeights(
+            loaded.objectives["Ship the new mobile onboarding"],
+            {loaded.key_results["Onboarding completion rate"][1]: 2.0},
+        ),
     )
 
     issues = {
@@ -493,21 +518,25 @@ def _current_cycle(
         for tracker, key, estimate in linked:
             app.link_issue(
                 ADMIN,
-                objective_id,
-                kr_id,
-                tracker=tracker,
-                issue_key=key,
-                estimate=estimate,
-                title=f"Work item {key}",
+                LinkIssue(
+                    objective_id,
+                    kr_id,
+                    tracker=tracker,
+                    issue_key=key,
+                    estimate=estimate,
+                    title=f"Work item {key}",
+                ),
             )
     app.add_note(
         actor("pat"),
-        loaded.objectives["Make the platform fast and reliable"],
-        topic="goal_setting",
-        text="Latency first; reliability work rides along.",
+        AddNote(
+            loaded.objectives["Make the platform fast and reliable"],
+            topic="goal_setting",
+            text="Latency first; reliability work rides along.",
+        ),
     )
     clock.now = datetime.combine(start, datetime.min.time(), UTC) + timedelta(hours=9)
-    app.advance_cycle_phase(ADMIN, cycle, "tracking")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "tracking"))
 
     weeks = max(1, (today - start).days // 7)
     statuses = ["on_track", "on_track", "on_track", "at_risk", "behind"]
@@ -635,15 +664,19 @@ def _current_cycle(
         if week == 3:
             app.add_note(
                 actor("mia"),
-                loaded.objectives["Ship the new mobile onboarding"],
-                topic="coaching",
-                text="Pair on the beta crash reports with Max.",
+                AddNote(
+                    loaded.objectives["Ship the new mobile onboarding"],
+                    topic="coaching",
+                    text="Pair on the beta crash reports with Max.",
+                ),
             )
         if week == 5:
             app.add_note(
                 actor("gus"),
-                loaded.objectives["Prepare for the senior role"],
-                topic="career",
-                text="Gina leads the pricing experiment next.",
+                AddNote(
+                    loaded.objectives["Prepare for the senior role"],
+                    topic="career",
+                    text="Gina leads the pricing experiment next.",
+                ),
             )
     clock.now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=8)
