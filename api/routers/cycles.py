@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.command_bodies import command_from_request
 from api.deps import ActorDep, AppDep, MinPosition, StoreDep
-from api.errors import ApiError, ErrorResponse
+from api.errors import WRITE_ERRORS, ApiError
 from api.paging import PageDep, id_key, next_cursor
 from api.schemas import WriteResult
 from commands.messages import AdvanceCyclePhase, PlanCycle
@@ -20,7 +20,7 @@ from projections.cycles import cycles_page, get_cycle
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
 
-ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 412, 422)}
+ERRORS = WRITE_ERRORS
 
 
 class CycleOut(BaseModel):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from api.errors import ApiError, ErrorResponse
+from api.errors import WRITE_ERRORS, ApiError, documented
 from commands.actor import Actor
 from commands.application import OkrApplication
 from commands.authorization import may_see
 from domain.objective import Objective
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 412, 422)
-}
-READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorResponse} for s in (401, 404, 422, 503)
-}
+ERRORS = WRITE_ERRORS
+READ_ERRORS = documented(401, 404, 422, 503)
 
 
 def visible_objective(app: OkrApplication, actor: Actor, objective_id: UUID) -> Objective:

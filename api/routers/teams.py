@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from api.command_bodies import command_from_request
 from api.deps import ActorDep, AppDep, MinPosition, StoreDep, WriterDep
-from api.errors import ApiError, ErrorResponse
+from api.errors import WRITE_ERRORS, ApiError
 from api.paging import PageDep, id_key, next_cursor
 from api.schemas import TeamList, TeamOut, WriteResult
 from commands.messages import FormTeam, SetTeamMember
@@ -17,7 +17,7 @@ from projections.teams import get_team, teams_page
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
-ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 412, 422)}
+ERRORS = WRITE_ERRORS
 
 
 FormTeamCommand = Annotated[FormTeam, command_from_request(FormTeam)]
