@@ -15,6 +15,7 @@ from api.ports import Runtime
 from api.schemas import unstorable
 from commands.actor import Actor
 from commands.application import OkrApplication
+from commands.authorization import require_person
 from domain.values import TokenRole
 from domain.visibility import Viewer
 from projections.store import ViewStore
@@ -87,8 +88,7 @@ OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
 
 async def get_writer(actor: ActorDep) -> Actor:
     """An actor who may change OKRs: an integration token only feeds issue events."""
-    if actor.role is TokenRole.INTEGRATION:
-        raise ApiError(403, "an integration token may only submit issue events", code="forbidden")
+    require_person(actor)  # before the body is read: 403 whatever the body holds
     return actor
 
 

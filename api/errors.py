@@ -8,6 +8,7 @@ unexpected becomes a 500 in the same shape, without internals.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -63,6 +64,19 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+Responses = dict[int | str, dict[str, Any]]
+
+
+def documented(*statuses: int) -> Responses:
+    """The error statuses a route may answer, each in the one error shape (for OpenAPI)."""
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
+WRITE_ERRORS = documented(400, 401, 403, 404, 409, 412, 422)
+"""What a write may answer: bad If-Match, no token, not allowed, not found, a rule
+or a version clash, a bad body."""
+
+
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
 
@@ -70,7 +84,7 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 def status_of(error: DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_OF:
-            return STATUS_OF[cls]  # type: ignore[index]
+            return STATUS_OF[cls]
     return 400
 
 
@@ -87,7 +101,9 @@ class ApiError(Exception):
 def _describe(errors: list[dict[str, object]]) -> str:
     parts = []
     for error in errors[:10]:
-        loc = ".".join(str(p) for p in error.get("loc", ()) if p != "body")  # type: ignore[union-attr]
+        where = error.get("loc", ())
+        path = where if isinstance(where, tuple | list) else ()
+        loc = ".".join(str(p) for p in path if p != "body")
         parts.append(f"{loc or 'body'}: {error.get('msg')}")
     return "; ".join(parts)
 

@@ -1,64 +1,56 @@
 """Request and response shapes shared by the routers (SPEC §7).
 
-Request models forbid unknown fields and refuse text that no store can hold
-(NUL characters, unpaired surrogates): such a string would be written as an
-event and then fail every read model that tries to copy it into a TEXT column.
-Numbers are strict (``true`` is not 1) and finite (no NaN or infinity).
+The request bodies of commands are derived from the commands themselves
+(api/command_bodies.py); the field types (titles, texts, numbers) live with
+them in commands/fields.py and are re-exported here for the other routers.
+Numbers are strict (``true`` is not 1) and finite (no NaN or infinity); text
+must be storable (domain/text.py): ``unstorable`` walks a whole JSON document
+for it, before any route parses the body (api/deps.storable_body).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictFloat,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
 from commands.base import Written
+from commands.fields import (
+    ID_LIMIT,
+    TEXT_LIMIT,
+    TITLE_LIMIT,
+    TRACKER_PATTERN,
+    Fraction,
+    IssueKey,
+    JsonObject,
+    LongText,
+    NonNegative,
+    NotBlank,
+    Number,
+    Title,
+    Tracker,
+    UserId,
+    why_unstorable,
+)
 from domain.values import IssueStatus, KeyResultStatus, Level, ProgressMode, Visibility
 
-TITLE_LIMIT = 500
-TEXT_LIMIT = 10_000
-ID_LIMIT = 200
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-NotBlank = AfterValidator(_not_blank)
-
-
-def _json_object(value: Any) -> Any:
-    # Lax validation would read a list of pairs as a mapping; a JSON API wants an object.
-    if not isinstance(value, dict):
-        raise ValueError("must be a JSON object")
-    return value
-
-
-JsonObject = BeforeValidator(_json_object)
-Number = Annotated[StrictFloat, Field(allow_inf_nan=False)]
-NonNegative = Annotated[StrictFloat, Field(ge=0, allow_inf_nan=False)]
-Fraction = Annotated[StrictFloat, Field(ge=0, le=1, allow_inf_nan=False)]
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_LIMIT), NotBlank]
-LongText = Annotated[str, Field(max_length=TEXT_LIMIT)]
-UserId = Annotated[str, Field(min_length=1, max_length=ID_LIMIT, description="a user id"), NotBlank]
-TRACKER_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
-Tracker = Annotated[
-    str, Field(pattern=TRACKER_PATTERN, description="tracker slug, e.g. github, jira")
-]
-IssueKey = Annotated[
-    str, Field(min_length=1, max_length=300, description="e.g. acme/app#42"), NotBlank
+__all__ = [
+    "ID_LIMIT",
+    "TEXT_LIMIT",
+    "TITLE_LIMIT",
+    "TRACKER_PATTERN",
+    "Fraction",
+    "IssueKey",
+    "JsonObject",
+    "LongText",
+    "NonNegative",
+    "NotBlank",
+    "Number",
+    "Title",
+    "Tracker",
+    "UserId",
 ]
 
 
@@ -72,12 +64,12 @@ def unstorable(value: Any) -> str | None:
     while pending:
         where, item = pending.pop()
         if isinstance(item, str):
-            reason = _bad_text(item)
+            reason = why_unstorable(item)
             if reason:
                 return f"{where}: {reason}" if where else reason
         elif isinstance(item, dict):
             for key, child in item.items():
-                reason = _bad_text(key) if isinstance(key, str) else None
+                reason = why_unstorable(key) if isinstance(key, str) else None
                 if reason:
                     return f"{where or 'body'}: a key {reason}"
                 pending.append((f"{where}.{key}" if where else str(key), child))
@@ -86,28 +78,10 @@ def unstorable(value: Any) -> str | None:
     return None
 
 
-def _bad_text(text: str) -> str | None:
-    if "\x00" in text:
-        return "must not contain NUL characters"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid Unicode (no unpaired surrogates)"
-    return None
-
-
 class RequestModel(BaseModel):
-    """Base of every request body: unknown fields are refused, text must be storable."""
+    """Base of a hand-written request body: unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        reason = _bad_text(value) if isinstance(value, str) else unstorable(value)
-        if reason:
-            raise ValueError(reason)
-        return value
 
 
 # ---------------------------------------------------------------- writes

@@ -23,6 +23,15 @@ from eventsourcing.domain import Aggregate
 
 from commands.actor import Actor
 from commands.application import OkrApplication
+from commands.messages import (
+    AddKeyResult,
+    AdvanceCyclePhase,
+    DraftObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+    SetTeamMember,
+)
 from domain.cycle import Cycle
 from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
@@ -42,10 +51,10 @@ def admin_actor(org: str = ORG) -> Actor:
 def tracking_cycle(app: OkrApplication, admin: Actor, name: str) -> UUID:
     """A cycle planned and moved to tracking, through the commands."""
     cycle_id = app.plan_cycle(
-        admin, name=name, start_date=CYCLE_START, end_date=CYCLE_END, cadence="quarter"
+        admin, PlanCycle(name=name, start_date=CYCLE_START, end_date=CYCLE_END, cadence="quarter")
     ).id
     for phase in ("drafting", "tracking"):
-        app.advance_cycle_phase(admin, cycle_id, phase)
+        app.advance_cycle_phase(admin, AdvanceCyclePhase(cycle_id, phase))
     return cycle_id
 
 
@@ -66,18 +75,24 @@ def check_in_clients(runtime: Any, clients: int, krs_per_client: int) -> list[Ch
     app: OkrApplication = runtime.app
     admin = admin_actor()
     cycle_id = tracking_cycle(app, admin, "Bench check-ins")
-    team_id = app.form_team(admin, name="Bench team", parent_id=None).id
+    team_id = app.form_team(admin, FormTeam(name="Bench team", parent_id=None)).id
     result = []
     for i in range(clients):
         user = f"bench-u{i}"
-        app.set_team_member(admin, team_id, user_id=user, role="member")
+        app.set_team_member(admin, SetTeamMember(team_id, user_id=user, role="member"))
         objective_id = app.draft_objective(
-            admin, cycle_id=cycle_id, title=f"Client {i}", level="team", owner_team_id=team_id
+            admin,
+            DraftObjective(
+                cycle_id=cycle_id, title=f"Client {i}", level="team", owner_team_id=team_id
+            ),
         ).id
         krs = []
         for k in range(krs_per_client):
             written = app.add_key_result(
-                admin, objective_id, title=f"Client {i} KR {k}", mode="percentage", assignee_id=user
+                admin,
+                AddKeyResult(
+                    objective_id, title=f"Client {i} KR {k}", mode="percentage", assignee_id=user
+                ),
             )
             assert written.key_result_id is not None
             krs.append(written.key_result_id)
@@ -122,7 +137,7 @@ def issue_dataset(
     rng = random.Random(seed)
     admin = admin_actor()
     cycle_id = tracking_cycle(app, admin, "Bench ingestion")
-    team_id = app.form_team(admin, name="Delivery", parent_id=None).id
+    team_id = app.form_team(admin, FormTeam(name="Delivery", parent_id=None)).id
     keys = [f"bench/app#{n}" for n in range(1, issues + 1)]
     linked = sorted(rng.sample(keys, max(1, round(issues * linked_fraction))), key=keys.index)
     per_kr, krs_per_objective = 5, 4
@@ -130,11 +145,14 @@ def issue_dataset(
     kr_ids: list[tuple[UUID, UUID]] = []
     for o in range(objective_count):
         objective_id = app.draft_objective(
-            admin, cycle_id=cycle_id, title=f"Ship epic {o}", level="team", owner_team_id=team_id
+            admin,
+            DraftObjective(
+                cycle_id=cycle_id, title=f"Ship epic {o}", level="team", owner_team_id=team_id
+            ),
         ).id
         for k in range(krs_per_objective):
             written = app.add_key_result(
-                admin, objective_id, title=f"Epic {o} part {k}", mode="issues"
+                admin, AddKeyResult(objective_id, title=f"Epic {o} part {k}", mode="issues")
             )
             assert written.key_result_id is not None
             kr_ids.append((objective_id, written.key_result_id))
@@ -142,11 +160,13 @@ def issue_dataset(
         objective_id, kr_id = kr_ids[n // per_kr]
         app.link_issue(
             admin,
-            objective_id,
-            kr_id,
-            tracker="github",
-            issue_key=key,
-            estimate=float(rng.choice((1, 2, 3, 5))),
+            LinkIssue(
+                objective_id,
+                kr_id,
+                tracker="github",
+                issue_key=key,
+                estimate=float(rng.choice((1, 2, 3, 5))),
+            ),
         )
     moment = datetime(2026, 11, 1, tzinfo=UTC)
     step: dict[str, int] = {}
@@ -230,7 +250,7 @@ def long_objective(app: OkrApplication, events: int, seed: int) -> LongObjective
     rng = random.Random(seed)
     admin = admin_actor()
     cycle_id = tracking_cycle(app, admin, "Bench time travel")
-    team_id = app.form_team(admin, name="Long haul", parent_id=None).id
+    team_id = app.form_team(admin, FormTeam(name="Long haul", parent_id=None)).id
     objective = Objective.draft(
         organization_id=ORG,
         cycle_id=cycle_id,
@@ -358,16 +378,21 @@ def command_rate_sample(
     the big data set is written in batches instead)."""
     admin = admin_actor()
     cycle_id = tracking_cycle(app, admin, "Command-rate sample")
-    team_id = app.form_team(admin, name="Sample team", parent_id=None).id
+    team_id = app.form_team(admin, FormTeam(name="Sample team", parent_id=None)).id
     started = time.perf_counter()
     commands = 0
     for o in range(objectives):
         objective_id = app.draft_objective(
-            admin, cycle_id=cycle_id, title=f"Sample {o}", level="team", owner_team_id=team_id
+            admin,
+            DraftObjective(
+                cycle_id=cycle_id, title=f"Sample {o}", level="team", owner_team_id=team_id
+            ),
         ).id
         commands += 1
         for k in range(krs_per_objective):
-            app.add_key_result(admin, objective_id, title=f"Sample {o}.{k}", mode="percentage")
+            app.add_key_result(
+                admin, AddKeyResult(objective_id, title=f"Sample {o}.{k}", mode="percentage")
+            )
             commands += 1
     seconds = time.perf_counter() - started
     per_objective = seconds / max(objectives, 1)

@@ -32,6 +32,7 @@ from typing import Any
 from uuid import UUID
 
 from bench.common import Context, Figure, Target, fresh_database, maybe_profiled, settings_for
+from commands.messages import AddKeyResult, AddNote, CheckIn, DraftObjective, FormTeam
 
 
 @dataclass(frozen=True)
@@ -92,13 +93,15 @@ def _objectives(ctx: Context, app: Any, g: GrowthSizes) -> Grown:
 
     admin = admin_actor()
     cycle = tracking_cycle(app, admin, "Bench growth")
-    team = app.form_team(admin, name="Growth", parent_id=None).id
+    team = app.form_team(admin, FormTeam(name="Growth", parent_id=None)).id
 
     def objective(title: str) -> tuple[UUID, UUID]:
         created = app.draft_objective(
-            admin, cycle_id=cycle, title=title, level="team", owner_team_id=team
+            admin, DraftObjective(cycle_id=cycle, title=title, level="team", owner_team_id=team)
         ).id
-        kr = app.add_key_result(admin, created, title="KR", mode="percentage").key_result_id
+        kr = app.add_key_result(
+            admin, AddKeyResult(created, title="KR", mode="percentage")
+        ).key_result_id
         return created, kr
 
     grown, kr = objective("An objective with many notes")
@@ -110,7 +113,7 @@ def _objectives(ctx: Context, app: Any, g: GrowthSizes) -> Grown:
     ctx.say(f"fig 8: writing {g.notes:,} notes of {g.note_bytes:,} bytes on one objective")
     tenth = max(g.notes // 10, 100)  # past the first snapshot (every 100 versions)
     for n in range(g.notes):
-        app.add_note(admin, grown, topic="coaching", text=f"{n:07d} {note}")
+        app.add_note(admin, AddNote(grown, topic="coaching", text=f"{n:07d} {note}"))
         if n + 1 == tenth:
             result.size_at_tenth = _latest_snapshot_bytes(app, grown)
     result.size_at_full = _latest_snapshot_bytes(app, grown)  # same state, 10x the notes
@@ -118,9 +121,9 @@ def _objectives(ctx: Context, app: Any, g: GrowthSizes) -> Grown:
     # (a note's event is history, read only by a load that starts before it).
     target = (_version(app, grown) // 100 + 1) * 100 + TAIL
     while _version(app, grown) < target:
-        app.check_in(admin, grown, kr, percent=10, status="on_track")
+        app.check_in(admin, CheckIn(grown, kr, percent=10, status="on_track"))
     for _ in range(TAIL - _version(app, fresh) % 100):
-        app.check_in(admin, fresh, fresh_kr, percent=10, status="on_track")
+        app.check_in(admin, CheckIn(fresh, fresh_kr, percent=10, status="on_track"))
     result.written_in_seconds = time.perf_counter() - started
     result.snapshots, result.all_snapshots_bytes = _all_snapshots(app, grown)
     ctx.say(f"fig 8: objective at version {_version(app, grown)}")
@@ -212,7 +215,7 @@ def _load_figures(
     admin = admin_actor()
 
     def check_in(objective_id: UUID, kr_id: UUID | None) -> None:
-        app.check_in(admin, objective_id, kr_id, percent=20, status="on_track")
+        app.check_in(admin, CheckIn(objective_id, kr_id, percent=20, status="on_track"))
 
     figures = []
     for key, what, grown in (

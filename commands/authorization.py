@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator
 from commands.actor import Actor
 from domain.errors import NotFound, PermissionDenied
 from domain.objective import Objective
+from domain.team import Team
 from domain.values import Level, TokenRole
 from domain.visibility import Viewer
 from domain.visibility import may_see as domain_may_see
@@ -132,3 +133,25 @@ def require_may_draft(
         raise PermissionDenied("only an admin or a manager of the owner team may draft it")
     if level == Level.INDIVIDUAL and actor.user_id != owner_user_id:
         raise PermissionDenied("only the owner or an admin may draft an individual objective")
+
+
+def require_visible_parent(
+    actor: Actor, parent: Objective, managers: Collection[str], named: str
+) -> None:
+    """Aligning to a private objective (or one of its KRs) the caller can't see answers
+    exactly like aligning to a missing one: ``named`` is what the caller named."""
+    if not may_see(actor, parent, managers):
+        raise NotFound(f"{named} not found")
+
+
+def require_note_author(actor: Actor, objective: Objective, managers: Collection[str]) -> None:
+    """Anyone who may see the objective may write a note on it (but not an integration)."""
+    require_visible(actor, objective, managers)
+    require_person(actor)
+
+
+def require_team_manager(actor: Actor, team: Team) -> None:
+    """Members are set by an admin or a manager of the team."""
+    require_person(actor)
+    if not (actor.is_admin or team.is_manager(actor.user_id)):
+        raise PermissionDenied("only an admin or a manager of the team may set members")

@@ -6,9 +6,9 @@ from collections.abc import Callable, Collection, Iterator
 from uuid import UUID
 
 from commands.actor import Actor
-from commands.authorization import require_admin, require_person
+from commands.authorization import require_admin, require_team_manager
 from commands.base import CommandsBase, Written
-from domain.errors import PermissionDenied
+from commands.messages import FormTeam, SetTeamMember
 from domain.team import Team
 
 
@@ -39,31 +39,24 @@ class LazyManagers(Collection[str]):
 
 
 class TeamCommands(CommandsBase):
-    def form_team(self, actor: Actor, *, name: str, parent_id: UUID | None) -> Written:
+    def form_team(self, actor: Actor, command: FormTeam) -> Written:
         require_admin(actor, "form a team")
-        if parent_id is not None:
-            self.load(actor, parent_id, Team)
+        if command.parent_id is not None:
+            self.load(actor, command.parent_id, Team)
         team = Team.form(
-            organization_id=actor.organization_id, name=name, parent_id=parent_id, actor=actor.label
+            organization_id=actor.organization_id,
+            name=command.name,
+            parent_id=command.parent_id,
+            actor=actor.label,
         )
         return self.create(team)
 
-    def set_team_member(
-        self,
-        actor: Actor,
-        team_id: UUID,
-        *,
-        user_id: str,
-        role: str,
-        expected_version: int | None = None,
-    ) -> Written:
-        def command(team: Team) -> None:
-            require_person(actor)
-            if not (actor.is_admin or team.is_manager(actor.user_id)):
-                raise PermissionDenied("only an admin or a manager of the team may set members")
-            team.set_member(user_id, role, actor=actor.label)
+    def set_team_member(self, actor: Actor, command: SetTeamMember) -> Written:
+        def set_member(team: Team) -> None:
+            require_team_manager(actor, team)
+            team.set_member(command.user_id, command.role, actor=actor.label)
 
-        return self.change(actor, team_id, Team, command, expected_version)
+        return self.change(actor, command.team_id, Team, set_member, command.expected_version)
 
     def team_managers(self, actor: Actor, team_id: UUID | None) -> frozenset[str]:
         """Managers of the owner team; none when the team is gone or not set."""

@@ -15,6 +15,15 @@ from uuid import UUID
 from commands.actor import Actor
 from commands.application import OkrApplication
 from commands.issue_event import IssueEvent
+from commands.messages import (
+    AddKeyResult,
+    AdvanceCyclePhase,
+    CheckIn,
+    DraftObjective,
+    FormTeam,
+    PlanCycle,
+    SetTeamMember,
+)
 from domain.objective import Objective
 from domain.values import Phase, TokenRole
 
@@ -83,7 +92,7 @@ class World:
         name: str = "Q1",
     ) -> UUID:
         cycle_id = self.app.plan_cycle(
-            self.admin, name=name, start_date=start, end_date=end, cadence="quarter"
+            self.admin, PlanCycle(name=name, start_date=start, end_date=end, cadence="quarter")
         ).id
         self.advance(cycle_id, phase)
         return cycle_id
@@ -93,7 +102,7 @@ class World:
         wanted = Phase(phase)
         current = self.app.repository.get(cycle_id).phase
         for step in PHASES[PHASES.index(current) + 1 : PHASES.index(wanted) + 1]:
-            self.app.advance_cycle_phase(self.admin, cycle_id, step.value)
+            self.app.advance_cycle_phase(self.admin, AdvanceCyclePhase(cycle_id, step.value))
 
     # ----------------------------------------------------------------- teams
 
@@ -105,11 +114,15 @@ class World:
         name: str = "Platform",
         parent_id: UUID | None = None,
     ) -> UUID:
-        team_id = self.app.form_team(self.admin, name=name, parent_id=parent_id).id
+        team_id = self.app.form_team(self.admin, FormTeam(name=name, parent_id=parent_id)).id
         for user in managers:
-            self.app.set_team_member(self.admin, team_id, user_id=user, role="manager")
+            self.app.set_team_member(
+                self.admin, SetTeamMember(team_id, user_id=user, role="manager")
+            )
         for user in members:
-            self.app.set_team_member(self.admin, team_id, user_id=user, role="member")
+            self.app.set_team_member(
+                self.admin, SetTeamMember(team_id, user_id=user, role="member")
+            )
         return team_id
 
     # ------------------------------------------------------------ objectives
@@ -133,14 +146,16 @@ class World:
             team_id = self.team()
         return self.app.draft_objective(
             actor or self.admin,
-            cycle_id=cycle_id,
-            title=title,
-            level=level,
-            owner_team_id=team_id if level != "individual" else None,
-            owner_user_id=owner_user_id,
-            visibility=visibility,
-            aligned_to_objective_id=aligned_to_objective_id,
-            aligned_to_key_result_id=aligned_to_key_result_id,
+            DraftObjective(
+                cycle_id=cycle_id,
+                title=title,
+                level=level,
+                owner_team_id=team_id if level != "individual" else None,
+                owner_user_id=owner_user_id,
+                visibility=visibility,
+                aligned_to_objective_id=aligned_to_objective_id,
+                aligned_to_key_result_id=aligned_to_key_result_id,
+            ),
         ).id
 
     def kr(
@@ -160,16 +175,18 @@ class World:
     ) -> UUID:
         written = self.app.add_key_result(
             actor or self.admin,
-            objective_id,
-            title=title,
-            mode=mode,
-            weight=weight,
-            start=start,
-            target=target,
-            unit=unit,
-            milestones=milestones,
-            assignee_id=assignee_id,
-            participant_ids=participant_ids,
+            AddKeyResult(
+                objective_id,
+                title=title,
+                mode=mode,
+                weight=weight,
+                start=start,
+                target=target,
+                unit=unit,
+                milestones=milestones,
+                assignee_id=assignee_id,
+                participant_ids=participant_ids,
+            ),
         )
         assert written.key_result_id is not None
         return written.key_result_id
@@ -177,7 +194,7 @@ class World:
     def check_in(
         self, objective_id: UUID, kr_id: UUID, status: str = "on_track", **values: Any
     ) -> None:
-        self.app.check_in(self.admin, objective_id, kr_id, status=status, **values)
+        self.app.check_in(self.admin, CheckIn(objective_id, kr_id, status=status, **values))
 
     # ----------------------------------------------------------------- reads
 

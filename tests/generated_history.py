@@ -36,6 +36,25 @@ from eventsourcing.application import AggregateNotFoundError
 from commands.actor import Actor
 from commands.application import OkrApplication
 from commands.issue_event import IssueEvent
+from commands.messages import (
+    AddKeyResult,
+    AddNote,
+    AdvanceCyclePhase,
+    AlignObjective,
+    ArchiveKeyResult,
+    ArchiveObjective,
+    CheckIn,
+    DraftObjective,
+    EditKeyResult,
+    EditObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+    RecordRetrospective,
+    SetTeamMember,
+    SetWeights,
+    UnlinkIssue,
+)
 from domain.cycle import Cycle
 from domain.errors import (
     AlignmentCycle,
@@ -274,7 +293,7 @@ class GeneratedHistory:
             written = self._run(
                 "form_team",
                 lambda n=team_name, p=parent_id: self.app.form_team(
-                    admin, name=f"{name} {n}", parent_id=p
+                    admin, FormTeam(name=f"{name} {n}", parent_id=p)
                 ),
             )
             org.teams.append(_Team(id=written.id, name=team_name))
@@ -296,7 +315,9 @@ class GeneratedHistory:
             actor = Actor(org.name, self.rng.choice(team.managers), TokenRole.MEMBER)
         self._run(
             "set_team_member",
-            lambda: self.app.set_team_member(actor, team.id, user_id=user, role=role),
+            lambda: self.app.set_team_member(
+                actor, SetTeamMember(team.id, user_id=user, role=role)
+            ),
         )
         for people in (team.managers, team.members):
             if user in people:
@@ -315,10 +336,12 @@ class GeneratedHistory:
             "plan_cycle",
             lambda: self.app.plan_cycle(
                 org.admin,
-                name=f"{org.name} cycle {index + 1}",
-                start_date=start,
-                end_date=start + timedelta(days=length),
-                cadence=cadence,
+                PlanCycle(
+                    name=f"{org.name} cycle {index + 1}",
+                    start_date=start,
+                    end_date=start + timedelta(days=length),
+                    cadence=cadence,
+                ),
             ),
         )
         cycle = _Cycle(id=written.id, org=org, lifetime=rng.randint(4, 12))
@@ -334,7 +357,9 @@ class GeneratedHistory:
     def _advance(self, cycle: _Cycle, phase: Phase) -> None:
         self._run(
             "advance_cycle_phase",
-            lambda: self.app.advance_cycle_phase(cycle.org.admin, cycle.id, phase.value),
+            lambda: self.app.advance_cycle_phase(
+                cycle.org.admin, AdvanceCyclePhase(cycle.id, phase.value)
+            ),
         )
         cycle.phase = phase
 
@@ -360,7 +385,7 @@ class GeneratedHistory:
                 "note_on_closed_cycle",
                 (PhaseRuleViolation,),
                 lambda: self.app.add_note(
-                    org.admin, objective.id, topic="progress", text="too late"
+                    org.admin, AddNote(objective.id, topic="progress", text="too late")
                 ),
             )
 
@@ -372,11 +397,13 @@ class GeneratedHistory:
             "record_retrospective",
             lambda: self.app.record_retrospective(
                 objective.cycle.org.admin,
-                objective.id,
-                scores=scores,
-                problems=rng.choice(["", "scope creep", "on-call load"]),
-                improvements=rng.choice(["", "smaller KRs", "weekly check-ins"]),
-                next_focus=rng.choice(["", "reliability", "growth"]),
+                RecordRetrospective(
+                    objective.id,
+                    scores=scores,
+                    problems=rng.choice(["", "scope creep", "on-call load"]),
+                    improvements=rng.choice(["", "smaller KRs", "weekly check-ins"]),
+                    next_focus=rng.choice(["", "reliability", "growth"]),
+                ),
             ),
         )
 
@@ -464,15 +491,17 @@ class GeneratedHistory:
         def draft() -> Any:
             return self.app.draft_objective(
                 actor,
-                cycle_id=cycle.id,
-                title=f"{org.name} {level.value} objective {n}",
-                description=description,
-                level=level.value,
-                owner_team_id=None if team is None else team.id,
-                owner_user_id=user,
-                visibility="private" if private else None,
-                aligned_to_objective_id=to_objective,
-                aligned_to_key_result_id=to_kr,
+                DraftObjective(
+                    cycle_id=cycle.id,
+                    title=f"{org.name} {level.value} objective {n}",
+                    description=description,
+                    level=level.value,
+                    owner_team_id=None if team is None else team.id,
+                    owner_user_id=user,
+                    visibility="private" if private else None,
+                    aligned_to_objective_id=to_objective,
+                    aligned_to_key_result_id=to_kr,
+                ),
             )
 
         try:
@@ -540,16 +569,18 @@ class GeneratedHistory:
             "add_key_result",
             lambda: self.app.add_key_result(
                 org.admin,
-                objective.id,
-                title=f"KR {n} ({mode.value})",
-                mode=mode.value,
-                weight=weight if rng.random() < 0.9 else None,
-                start=start,
-                target=target,
-                unit=unit,
-                milestones=milestones,
-                assignee_id=assignee,
-                participant_ids=participants,
+                AddKeyResult(
+                    objective.id,
+                    title=f"KR {n} ({mode.value})",
+                    mode=mode.value,
+                    weight=weight if rng.random() < 0.9 else None,
+                    start=start,
+                    target=target,
+                    unit=unit,
+                    milestones=milestones,
+                    assignee_id=assignee,
+                    participant_ids=participants,
+                ),
             ),
         )
         assert written.key_result_id is not None
@@ -639,12 +670,14 @@ class GeneratedHistory:
             "check_in",
             lambda: self.app.check_in(
                 actor,
-                objective.id,
-                kr.id,
-                status=status.value,
-                confidence=rng.choice([None, round(rng.random(), 2)]),
-                note=rng.choice([None, "steady", "blocked on review"]),
-                **values,
+                CheckIn(
+                    objective.id,
+                    kr.id,
+                    status=status.value,
+                    confidence=rng.choice([None, round(rng.random(), 2)]),
+                    note=rng.choice([None, "steady", "blocked on review"]),
+                    **values,
+                ),
             ),
         )
 
@@ -660,7 +693,9 @@ class GeneratedHistory:
                 kr.id: rng.choice(WEIGHTS) for kr in rng.sample(krs, rng.randint(1, len(krs)))
             }
         actor = self._editor(objective)
-        self._run("set_weights", lambda: self.app.set_weights(actor, objective.id, weights))
+        self._run(
+            "set_weights", lambda: self.app.set_weights(actor, SetWeights(objective.id, weights))
+        )
 
     def _editor(self, objective: _Objective) -> Actor:
         """Mostly the admin; sometimes the owner team's manager or the owner user."""
@@ -701,7 +736,9 @@ class GeneratedHistory:
             return
         self._run(
             "edit_key_result",
-            lambda: self.app.edit_key_result(org_admin(objective), objective.id, kr.id, changes),
+            lambda: self.app.edit_key_result(
+                org_admin(objective), EditKeyResult(objective.id, kr.id, changes)
+            ),
         )
         kr.start = changes.get("start", kr.start)
         kr.target = changes.get("target", kr.target)
@@ -715,10 +752,12 @@ class GeneratedHistory:
             "edit_objective",
             lambda: self.app.edit_objective(
                 actor,
-                objective.id,
-                title=rng.choice([None, f"objective renamed {rng.randint(1, 999)}"]),
-                description=rng.choice([None, "refined", ""]),
-                visibility=visibility,
+                EditObjective(
+                    objective.id,
+                    title=rng.choice([None, f"objective renamed {rng.randint(1, 999)}"]),
+                    description=rng.choice([None, "refined", ""]),
+                    visibility=visibility,
+                ),
             ),
         )
         if visibility is not None:
@@ -730,9 +769,11 @@ class GeneratedHistory:
             "add_note",
             lambda: self.app.add_note(
                 self._editor(objective),
-                objective.id,
-                topic=rng.choice(list(NoteTopic)).value,
-                text=f"note {rng.randint(1, 10_000)}",
+                AddNote(
+                    objective.id,
+                    topic=rng.choice(list(NoteTopic)).value,
+                    text=f"note {rng.randint(1, 10_000)}",
+                ),
             ),
         )
 
@@ -743,7 +784,9 @@ class GeneratedHistory:
         kr = self.rng.choice(krs)
         self._run(
             "archive_key_result",
-            lambda: self.app.archive_key_result(org_admin(objective), objective.id, kr.id),
+            lambda: self.app.archive_key_result(
+                org_admin(objective), ArchiveKeyResult(objective.id, kr.id)
+            ),
         )
         kr.archived = True
 
@@ -752,7 +795,9 @@ class GeneratedHistory:
             return  # organization objectives are archived rarely
         self._run(
             "archive_objective",
-            lambda: self.app.archive_objective(org_admin(objective), objective.id),
+            lambda: self.app.archive_objective(
+                org_admin(objective), ArchiveObjective(objective.id)
+            ),
         )
         objective.archived = True
 
@@ -781,9 +826,11 @@ class GeneratedHistory:
                 "align_objective",
                 lambda: self.app.align_objective(
                     actor,
-                    objective.id,
-                    to_objective_id=to_objective,
-                    to_key_result_id=to_kr,
+                    AlignObjective(
+                        objective.id,
+                        to_objective_id=to_objective,
+                        to_key_result_id=to_kr,
+                    ),
                 ),
             )
         except AlignmentCycle:
@@ -824,7 +871,7 @@ class GeneratedHistory:
             "check_in_on_archived_kr",
             (Conflict,),
             lambda: self.app.check_in(
-                org_admin(objective), objective.id, kr.id, status="on_track", **values
+                org_admin(objective), CheckIn(objective.id, kr.id, status="on_track", **values)
             ),
         )
 
@@ -848,13 +895,15 @@ class GeneratedHistory:
             "link_issue",
             lambda: self.app.link_issue(
                 org.admin,
-                kr.objective.id,
-                kr.id,
-                tracker=issue.tracker,
-                issue_key=issue.key,
-                estimate=rng.choice([None, None, 0.0, 1.0, 2.0, 3.0, 5.0, 8.0]),
-                url=rng.choice([None, f"https://tracker.example/{issue.key}"]),
-                title=rng.choice([None, f"work on {issue.key}"]),
+                LinkIssue(
+                    kr.objective.id,
+                    kr.id,
+                    tracker=issue.tracker,
+                    issue_key=issue.key,
+                    estimate=rng.choice([None, None, 0.0, 1.0, 2.0, 3.0, 5.0, 8.0]),
+                    url=rng.choice([None, f"https://tracker.example/{issue.key}"]),
+                    title=rng.choice([None, f"work on {issue.key}"]),
+                ),
             ),
         )
         kr.issues.append(issue)
@@ -869,10 +918,12 @@ class GeneratedHistory:
             "unlink_issue",
             lambda: self.app.unlink_issue(
                 org_admin(objective),
-                objective.id,
-                kr.id,
-                tracker=issue.tracker,
-                issue_key=issue.key,
+                UnlinkIssue(
+                    objective.id,
+                    kr.id,
+                    tracker=issue.tracker,
+                    issue_key=issue.key,
+                ),
             ),
         )
         kr.issues.remove(issue)

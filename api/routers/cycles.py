@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from api.deps import ActorDep, AppDep, ExpectedVersion, MinPosition, StoreDep
-from api.errors import ApiError, ErrorResponse
+from api.command_bodies import command_from_request
+from api.deps import ActorDep, AppDep, MinPosition, StoreDep
+from api.errors import WRITE_ERRORS, ApiError
 from api.paging import PageDep, id_key, next_cursor
 from api.schemas import WriteResult
+from commands.messages import AdvanceCyclePhase, PlanCycle
 from domain.values import Cadence, Phase
 from projections.cycles import cycles_page, get_cycle
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
 
-ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 412, 422)}
-
-
-class PlanCycle(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    start_date: date
-    end_date: date
-    cadence: Cadence
-
-
-class AdvancePhase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    phase: Phase = Field(description="the next phase")
+ERRORS = WRITE_ERRORS
 
 
 class CycleOut(BaseModel):
@@ -50,28 +40,21 @@ class CycleList(BaseModel):
     )
 
 
+PlanCommand = Annotated[PlanCycle, command_from_request(PlanCycle)]
+AdvanceCommand = Annotated[
+    AdvanceCyclePhase,
+    command_from_request(AdvanceCyclePhase, path=("cycle_id",), name="AdvancePhase"),
+]
+
+
 @router.post("", status_code=201, response_model=WriteResult, responses=ERRORS)
-def plan_cycle(body: PlanCycle, actor: ActorDep, app: AppDep) -> WriteResult:
-    written = app.plan_cycle(
-        actor,
-        name=body.name,
-        start_date=body.start_date,
-        end_date=body.end_date,
-        cadence=body.cadence.value,
-    )
-    return WriteResult.of(written)
+def plan_cycle(actor: ActorDep, app: AppDep, command: PlanCommand) -> WriteResult:
+    return WriteResult.of(app.plan_cycle(actor, command))
 
 
 @router.post("/{cycle_id}/phase", response_model=WriteResult, responses=ERRORS)
-def advance_phase(
-    cycle_id: UUID,
-    body: AdvancePhase,
-    actor: ActorDep,
-    app: AppDep,
-    expected_version: ExpectedVersion,
-) -> WriteResult:
-    written = app.advance_cycle_phase(actor, cycle_id, body.phase.value, expected_version)
-    return WriteResult.of(written)
+def advance_phase(actor: ActorDep, app: AppDep, command: AdvanceCommand) -> WriteResult:
+    return WriteResult.of(app.advance_cycle_phase(actor, command))
 
 
 @router.get("", response_model=CycleList, responses=ERRORS, dependencies=[MinPosition])

@@ -25,195 +25,39 @@ JavaScript runs on the pages and the Content-Security-Policy forbids any.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api import dashboard_render as render
+from api import dashboard_pages as render
+from api.dashboard_session import (
+    COOKIE,
+    CSRF_FIELD,
+    NEXT_FIELD,
+    PREFIX,
+    TOKEN_FIELD,
+    Session,
+    base_path,
+    csrf_token,
+    html_page,
+    read_form,
+    redirect,
+    safe_next,
+    same_site,
+)
 from api.deps import RuntimeDep
-from api.ports import Runtime
-from commands.actor import Actor
-from domain.values import TokenRole
-from domain.visibility import Viewer
 from projections.audit import audit_trail
 from projections.cycles import get_cycle, list_cycles
 from projections.objective_queries import cycle_tree, dashboard, get_objective, progress_history
 from projections.store import Row, ViewStore
-from projections.teams import list_teams, managed_teams
+from projections.teams import list_teams
 
-router = APIRouter(prefix="/dashboard", include_in_schema=False)
-
-COOKIE = "okr_token"
-TOKEN_FIELD = "token"
-NEXT_FIELD = "next"
-CSRF_FIELD = "csrf"
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;"
-        " base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    # Same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on
-    # a form POST, and the sign-in form could not tell its own page from another site.
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
-
-
-# ---------------------------------------------------------------- plumbing
-
-
-def _base(request: Request) -> str:
-    """The dashboard's own path, behind whatever prefix the app is mounted at."""
-    return f"{request.scope.get('root_path', '')}{router.prefix}"
-
-
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers=HEADERS)
-
-
-def _redirect(location: str) -> RedirectResponse:
-    return RedirectResponse(location, status_code=303, headers=HEADERS)
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return None
-
-
-def _next_path(request: Request) -> str:
-    """Where the sign-in form returns to: this page, without any ``token`` parameter."""
-    clean = request.url.remove_query_params(TOKEN_FIELD)
-    return clean.path + (f"?{clean.query}" if clean.query else "")
-
-
-def _safe_next(base: str, wanted: str | None) -> str:
-    """A path under the dashboard, never another site (``//host``, ``/\\host``, a scheme)."""
-    if not wanted:
-        return base
-    parts = urlsplit(wanted)
-    if parts.scheme or parts.netloc or "\\" in wanted or not wanted.startswith("/"):
-        return base
-    if wanted != base and not wanted.startswith(f"{base}/") and not wanted.startswith(f"{base}?"):
-        return base
-    return wanted
-
-
-def same_site(request: Request) -> bool:
-    """Whether a browser says this POST comes from one of our own pages.
-
-    ``Sec-Fetch-Site`` (same-origin), else ``Origin``, else ``Referer``, must name
-    this host; a request that sends none of them (not a modern browser's form) is
-    let through, since a cross-site form always sends at least ``Origin``.
-    """
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return False
-    host = request.headers.get("host", "")
-    origin = request.headers.get("origin")
-    if origin is not None:
-        return origin != "null" and urlsplit(origin).netloc == host
-    referer = request.headers.get("referer")
-    if referer is not None:
-        return urlsplit(referer).netloc == host
-    return True
-
-
-def csrf_token(session_token: str) -> str:
-    """The sign-out form's token, derived from the (HttpOnly) cookie: a page of another
-    site cannot read the cookie, so it cannot make the token."""
-    return hmac.new(session_token.encode(), b"okr-dashboard-form", hashlib.sha256).hexdigest()
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """An ``application/x-www-form-urlencoded`` body (the body limit bounds its size);
-    one with too many fields is treated as empty (and so refused)."""
-    text = (await request.body()).decode("utf-8", "replace")
-    try:
-        fields = parse_qs(text, max_num_fields=20)
-    except ValueError:
-        return {}
-    return {name: values[0] for name, values in fields.items()}
-
-
-class Session:
-    """Who is looking, resolved from the request; or the response that refuses them."""
-
-    def __init__(self, request: Request, runtime: Runtime) -> None:
-        self.request = request
-        self.runtime = runtime
-        self.store: ViewStore = runtime.store
-        self.actor: Actor | None = None
-        self.refusal: Response | None = None
-        self.csrf = ""
-        self._authenticate()
-
-    def _authenticate(self) -> None:
-        # A ``?token=`` in the address is ignored: tokens never travel in a URL.
-        request, base = self.request, _base(self.request)
-        anonymous = render.Frame(base)
-        token = _bearer(request) or request.cookies.get(COOKIE)
-        if not token:
-            self.refusal = _html(
-                render.sign_in_page(anonymous, "You are not signed in.", _next_path(request)),
-                401,
-            )
-            return
-        self.actor = self.runtime.tokens.authenticate(token)
-        if self.actor is None:
-            # The dead cookie stays until the next sign-in: a GET never sets a cookie.
-            self.refusal = _html(
-                render.sign_in_page(
-                    anonymous,
-                    "Your token is unknown, expired or was revoked.",
-                    _next_path(request),
-                ),
-                401,
-            )
-        else:
-            self.csrf = csrf_token(token)
-
-    @property
-    def viewer(self) -> Viewer:
-        actor = self._actor()
-        return Viewer(
-            organization_id=actor.organization_id,
-            user_id=actor.user_id,
-            is_admin=actor.is_admin,
-            managed_team_ids=frozenset(
-                managed_teams(self.store, actor.organization_id, actor.user_id)
-            ),
-            is_integration=actor.role is TokenRole.INTEGRATION,
-        )
-
-    @property
-    def frame(self) -> render.Frame:
-        actor = self._actor()
-        return render.Frame(
-            _base(self.request), actor.organization_id, actor.user_id, actor.role.value, self.csrf
-        )
-
-    def _actor(self) -> Actor:
-        assert self.actor is not None, "refused sessions render no page"
-        return self.actor
-
-    def not_found(self, what: str) -> HTMLResponse:
-        message = (
-            f'<p>{render.e(what)} was not found, or you may not see it.</p><p><a href="'
-            f'{render.e(_base(self.request))}">Back to the dashboard</a></p>'
-        )
-        return _html(render.message_page("Not found", message, self.frame), 404)
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
 def _uuid(value: str | None) -> str | None:
@@ -276,29 +120,29 @@ def home(request: Request, runtime: RuntimeDep) -> Response:
         return session.refusal
     cycle = current_cycle(list_cycles(runtime.store, session.viewer.organization_id))
     if cycle is None:
-        return _html(render.no_cycles_page(session.frame))
-    return _redirect(f"{_base(request)}/cycles/{cycle['id']}")
+        return html_page(render.no_cycles_page(session.frame))
+    return redirect(f"{base_path(request)}/cycles/{cycle['id']}")
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
     """The sign-in form: a valid token becomes the cookie, then back to the page (303)."""
-    base = _base(request)
+    base = base_path(request)
     anonymous = render.Frame(base)
-    form = await _form(request)
-    back = _safe_next(base, form.get(NEXT_FIELD))
+    form = await read_form(request)
+    back = safe_next(base, form.get(NEXT_FIELD))
     if not same_site(request):
-        return _html(
+        return html_page(
             render.sign_in_page(anonymous, "Sign in from this dashboard's own page.", back), 403
         )
     token = form.get(TOKEN_FIELD, "").strip()
     actor = await run_in_threadpool(runtime.tokens.authenticate, token) if token else None
     if actor is None:
-        return _html(
+        return html_page(
             render.sign_in_page(anonymous, "That token is unknown, expired or revoked.", back),
             401,
         )
-    response = _redirect(back)
+    response = redirect(back)
     response.set_cookie(
         COOKIE,
         token,
@@ -313,15 +157,15 @@ async def sign_in(request: Request, runtime: RuntimeDep) -> Response:
 @router.post("/logout", response_class=HTMLResponse)
 async def logout(request: Request) -> Response:
     """Sign-out (a POST from our own page, with the form's token): the cookie is cleared."""
-    frame = render.Frame(_base(request))
-    form = await _form(request)
+    frame = render.Frame(base_path(request))
+    form = await read_form(request)
     cookie = request.cookies.get(COOKIE)
     if not same_site(request) or (
         cookie and not hmac.compare_digest(form.get(CSRF_FIELD, ""), csrf_token(cookie))
     ):
         message = "<p>Sign out from this dashboard's own page.</p>"
-        return _html(render.message_page("Not signed out", message, frame), 403)
-    response = _html(
+        return html_page(render.message_page("Not signed out", message, frame), 403)
+    response = html_page(
         render.message_page(
             "Signed out",
             "<p>The token cookie is removed from this browser. The token itself stays valid"
@@ -358,7 +202,7 @@ def cycle_page(
     summary = dashboard(store, viewer, cycle["id"], now, team)
     if tree is None or summary is None:
         return session.not_found("This cycle")
-    return _html(
+    return html_page(
         render.cycle_page(
             session.frame,
             cycles=list_cycles(store, viewer.organization_id),
@@ -396,7 +240,7 @@ def objective_page(request: Request, runtime: RuntimeDep, objective_id: str) -> 
     if found is not None:
         node, parent = found
         children = node.get("children") or []
-    return _html(
+    return html_page(
         render.objective_page(
             session.frame,
             objective=objective,

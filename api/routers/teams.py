@@ -2,56 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import Field
 
-from api.deps import ActorDep, AppDep, ExpectedVersion, MinPosition, StoreDep, WriterDep
-from api.errors import ApiError, ErrorResponse
+from api.command_bodies import command_from_request
+from api.deps import ActorDep, AppDep, MinPosition, StoreDep, WriterDep
+from api.errors import WRITE_ERRORS, ApiError
 from api.paging import PageDep, id_key, next_cursor
-from api.schemas import RequestModel, TeamList, TeamOut, Title, UserId, WriteResult
-from domain.values import TeamRole
+from api.schemas import TeamList, TeamOut, WriteResult
+from commands.messages import FormTeam, SetTeamMember
 from projections.teams import get_team, teams_page
 
 router = APIRouter(prefix="/teams", tags=["teams"])
 
-ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 409, 412, 422)}
+ERRORS = WRITE_ERRORS
 
 
-class FormTeam(RequestModel):
-    name: Title
-    parent_id: UUID | None = Field(default=None, description="the team above (a department)")
-
-
-class SetMember(RequestModel):
-    user_id: UserId
-    role: TeamRole
+FormTeamCommand = Annotated[FormTeam, command_from_request(FormTeam)]
+SetMemberCommand = Annotated[
+    SetTeamMember, command_from_request(SetTeamMember, path=("team_id",), name="SetMember")
+]
 
 
 @router.post("", status_code=201, response_model=WriteResult, responses=ERRORS)
-def form_team(body: FormTeam, actor: WriterDep, app: AppDep) -> WriteResult:
+def form_team(actor: WriterDep, app: AppDep, command: FormTeamCommand) -> WriteResult:
     """Admin only. A parent team must exist in the caller's organization."""
-    return WriteResult.of(app.form_team(actor, name=body.name, parent_id=body.parent_id))
+    return WriteResult.of(app.form_team(actor, command))
 
 
 @router.post("/{team_id}/members", response_model=WriteResult, responses=ERRORS)
-def set_member(
-    team_id: UUID,
-    body: SetMember,
-    actor: WriterDep,
-    app: AppDep,
-    expected_version: ExpectedVersion,
-) -> WriteResult:
+def set_member(actor: WriterDep, app: AppDep, command: SetMemberCommand) -> WriteResult:
     """Admin or a manager of the team. Setting an existing member changes their role."""
-    written = app.set_team_member(
-        actor,
-        team_id,
-        user_id=body.user_id,
-        role=body.role.value,
-        expected_version=expected_version,
-    )
-    return WriteResult.of(written)
+    return WriteResult.of(app.set_team_member(actor, command))
 
 
 @router.get("", response_model=TeamList, responses=ERRORS, dependencies=[MinPosition])

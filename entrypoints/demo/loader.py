@@ -18,6 +18,19 @@ from uuid import UUID
 from commands.actor import Actor
 from commands.application import OkrApplication
 from commands.issue_event import IssueEvent
+from commands.messages import (
+    AddKeyResult,
+    AddNote,
+    AdvanceCyclePhase,
+    CheckIn,
+    DraftObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+    RecordRetrospective,
+    SetTeamMember,
+    SetWeights,
+)
 from domain.values import TokenRole
 from entrypoints.demo import story
 from entrypoints.demo.clock import DemoClock
@@ -86,24 +99,28 @@ class Teller:
     def teams(self) -> None:
         for team in story.TEAMS:
             parent_id = self.loaded.teams[team.parent] if team.parent else None
-            team_id = self.app.form_team(ADMIN, name=team.name, parent_id=parent_id).id
-            self.app.set_team_member(ADMIN, team_id, user_id=team.manager, role="manager")
+            team_id = self.app.form_team(ADMIN, FormTeam(name=team.name, parent_id=parent_id)).id
+            self.app.set_team_member(
+                ADMIN, SetTeamMember(team_id, user_id=team.manager, role="manager")
+            )
             for member in team.members:
                 self.app.set_team_member(
-                    actor(team.manager), team_id, user_id=member, role="member"
+                    actor(team.manager), SetTeamMember(team_id, user_id=member, role="member")
                 )
             self.loaded.teams[team.name] = team_id
 
     def cycle(self, role: str, start: date, end: date) -> UUID:
         cycle = self.app.plan_cycle(
             ADMIN,
-            name=f"{start:%Y} Q{(start.month - 1) // 3 + 1}",
-            start_date=start,
-            end_date=end,
-            cadence="quarter",
+            PlanCycle(
+                name=f"{start:%Y} Q{(start.month - 1) // 3 + 1}",
+                start_date=start,
+                end_date=end,
+                cadence="quarter",
+            ),
         ).id
         self.loaded.cycles[role] = cycle
-        self.app.advance_cycle_phase(ADMIN, cycle, "drafting")
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "drafting"))
         return cycle
 
     def objective(self, cycle: UUID, objective: story.Objective) -> None:
@@ -111,18 +128,22 @@ class Teller:
         to_objective = objective.aligned_to_objective
         objective_id = self.app.draft_objective(
             ADMIN,
-            title=objective.title,
-            cycle_id=cycle,
-            level=objective.level,
-            owner_team_id=self.loaded.teams[objective.owner_team],
-            aligned_to_key_result_id=self.loaded.key_results[to_kr][1] if to_kr else None,
-            aligned_to_objective_id=self.loaded.objectives[to_objective] if to_objective else None,
-            **objective.options,
+            DraftObjective(
+                title=objective.title,
+                cycle_id=cycle,
+                level=objective.level,
+                owner_team_id=self.loaded.teams[objective.owner_team],
+                aligned_to_key_result_id=self.loaded.key_results[to_kr][1] if to_kr else None,
+                aligned_to_objective_id=self.loaded.objectives[to_objective]
+                if to_objective
+                else None,
+                **objective.options,
+            ),
         ).id
         self.loaded.objectives[objective.title] = objective_id
         for kr in objective.key_results:
             written = self.app.add_key_result(
-                ADMIN, objective_id, title=kr.title, mode=kr.mode, **kr.options
+                ADMIN, AddKeyResult(objective_id, title=kr.title, mode=kr.mode, **kr.options)
             )
             assert written.key_result_id is not None
             self.loaded.key_results[kr.title] = (objective_id, written.key_result_id)
@@ -130,9 +151,7 @@ class Teller:
     def note(self, note: story.Note) -> None:
         self.app.add_note(
             actor(note.who),
-            self.loaded.objectives[note.objective],
-            topic=note.topic,
-            text=note.text,
+            AddNote(self.loaded.objectives[note.objective], topic=note.topic, text=note.text),
         )
 
     # -- a week of check-ins -----------------------------------------------
@@ -151,13 +170,15 @@ class Teller:
             status = series.statuses[week - 1]
         self.app.check_in(
             actor(series.who),
-            objective_id,
-            kr_id,
-            status=status,
-            percent=value if mode == "percentage" else None,
-            current=value if mode not in ("percentage", "milestone") else None,
-            milestones_done=list(range(int(value))) if mode == "milestone" else None,
-            confidence=series.confidence,
+            CheckIn(
+                objective_id,
+                kr_id,
+                status=status,
+                percent=value if mode == "percentage" else None,
+                current=value if mode not in ("percentage", "milestone") else None,
+                milestones_done=list(range(int(value))) if mode == "milestone" else None,
+                confidence=series.confidence,
+            ),
         )
 
     def mode_of(self, title: str) -> str:
@@ -199,25 +220,29 @@ class Teller:
         self.clock.advance(days=3)
         self.objective(cycle, story.PREVIOUS_OBJECTIVE)
         self.clock.advance(days=10)
-        self.app.advance_cycle_phase(ADMIN, cycle, "tracking")
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "tracking"))
         for week in range(1, story.PREVIOUS_WEEKS + 1):
             self.clock.now = at_midnight(start) + timedelta(weeks=week, hours=10)
             for series in story.PREVIOUS_SERIES:
                 self.check_in(series, week)
         self.clock.now = at_midnight(end) + timedelta(days=2)
-        self.app.advance_cycle_phase(ADMIN, cycle, "retrospective")
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "retrospective"))
         self.note(story.PREVIOUS_APPRAISAL)
         retro = story.PREVIOUS_RETROSPECTIVE
         self.app.record_retrospective(
             actor(retro.who),
-            self.loaded.objectives[story.PREVIOUS_OBJECTIVE.title],
-            scores={self.loaded.key_results[kr][1]: score for kr, score in retro.scores.items()},
-            problems=retro.problems,
-            improvements=retro.improvements,
-            next_focus=retro.next_focus,
+            RecordRetrospective(
+                self.loaded.objectives[story.PREVIOUS_OBJECTIVE.title],
+                scores={
+                    self.loaded.key_results[kr][1]: score for kr, score in retro.scores.items()
+                },
+                problems=retro.problems,
+                improvements=retro.improvements,
+                next_focus=retro.next_focus,
+            ),
         )
         self.clock.advance(days=5)
-        self.app.advance_cycle_phase(ADMIN, cycle, "closed")
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "closed"))
 
     def current_cycle(self, start: date, today: date) -> None:
         end = (start + timedelta(days=95)).replace(day=1) - timedelta(days=1)
@@ -229,24 +254,28 @@ class Teller:
         for title, weights in story.CURRENT_WEIGHTS.items():
             self.app.set_weights(
                 ADMIN,
-                self.loaded.objectives[title],
-                {self.loaded.key_results[kr][1]: weight for kr, weight in weights.items()},
+                SetWeights(
+                    self.loaded.objectives[title],
+                    {self.loaded.key_results[kr][1]: weight for kr, weight in weights.items()},
+                ),
             )
         for kr_title, linked in story.LINKED_ISSUES.items():
             objective_id, kr_id = self.loaded.key_results[kr_title]
             for issue in linked:
                 self.app.link_issue(
                     ADMIN,
-                    objective_id,
-                    kr_id,
-                    tracker=issue.tracker,
-                    issue_key=issue.key,
-                    estimate=issue.estimate,
-                    title=f"Work item {issue.key}",
+                    LinkIssue(
+                        objective_id,
+                        kr_id,
+                        tracker=issue.tracker,
+                        issue_key=issue.key,
+                        estimate=issue.estimate,
+                        title=f"Work item {issue.key}",
+                    ),
                 )
         self.note(story.GOAL_SETTING_NOTE)
         self.clock.now = at_midnight(start) + timedelta(hours=9)
-        self.app.advance_cycle_phase(ADMIN, cycle, "tracking")
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "tracking"))
         weeks = max(1, (today - start).days // 7)
         for week in range(1, weeks + 1):
             self.clock.now = at_midnight(start) + timedelta(weeks=week, hours=9)

@@ -20,6 +20,15 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from commands.actor import Actor
+from commands.messages import (
+    AddKeyResult,
+    AdvanceCyclePhase,
+    DraftObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+    SetTeamMember,
+)
 from domain.values import TokenRole
 from entrypoints.bootstrap import Runtime
 from tests.e2e.test_api_support import Api, Headers
@@ -76,59 +85,70 @@ class World:
         if role == "owner":
             written = self.app.draft_objective(
                 ADMIN,
-                cycle_id=cycle or self.tracking,
-                title="Olive's objective",
-                level="individual",
-                owner_user_id="olive",
+                DraftObjective(
+                    cycle_id=cycle or self.tracking,
+                    title="Olive's objective",
+                    level="individual",
+                    owner_user_id="olive",
+                ),
             )
         else:
             written = self.app.draft_objective(
                 ADMIN,
-                cycle_id=cycle or self.tracking,
-                title="Team objective",
-                level="team",
-                owner_team_id=self.team,
+                DraftObjective(
+                    cycle_id=cycle or self.tracking,
+                    title="Team objective",
+                    level="team",
+                    owner_team_id=self.team,
+                ),
             )
         kr = self.app.add_key_result(
             ADMIN,
-            written.id,
-            title="KR",
-            mode="percentage",
-            assignee_id="asa",
-            participant_ids=["pat"],
+            AddKeyResult(
+                written.id,
+                title="KR",
+                mode="percentage",
+                assignee_id="asa",
+                participant_ids=["pat"],
+            ),
         ).key_result_id
         if cycle is None:
-            self.app.link_issue(ADMIN, written.id, kr, tracker="github", issue_key="acme/app#1")
+            self.app.link_issue(
+                ADMIN, LinkIssue(written.id, kr, tracker="github", issue_key="acme/app#1")
+            )
         return written.id, kr
 
 
 def build_world(runtime: Runtime) -> World:
     app = runtime.app
-    team = app.form_team(ADMIN, name="Platform", parent_id=None).id
+    team = app.form_team(ADMIN, FormTeam(name="Platform", parent_id=None)).id
     for user, role in (("mia", "manager"), ("mo", "member"), ("asa", "member"), ("pat", "member")):
-        app.set_team_member(ADMIN, team, user_id=user, role=role)
+        app.set_team_member(ADMIN, SetTeamMember(team, user_id=user, role=role))
 
     def cycle(name: str) -> UUID:
         return app.plan_cycle(
             ADMIN,
-            name=name,
-            start_date=date(2026, 10, 1),
-            end_date=date(2026, 12, 31),
-            cadence="quarter",
+            PlanCycle(
+                name=name,
+                start_date=date(2026, 10, 1),
+                end_date=date(2026, 12, 31),
+                cadence="quarter",
+            ),
         ).id
 
     tracking = cycle("tracking")
-    app.advance_cycle_phase(ADMIN, tracking, "drafting")
-    app.advance_cycle_phase(ADMIN, tracking, "tracking")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(tracking, "drafting"))
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(tracking, "tracking"))
     parent = app.draft_objective(
-        ADMIN, cycle_id=tracking, title="Org", level="organization", owner_team_id=team
+        ADMIN,
+        DraftObjective(cycle_id=tracking, title="Org", level="organization", owner_team_id=team),
     ).id
     retrospective = cycle("retro")
-    app.advance_cycle_phase(ADMIN, retrospective, "drafting")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(retrospective, "drafting"))
     world = World(runtime, team, tracking, retrospective, parent, {})
     world.retro_targets = {role: world.target(role, retrospective) for role in ROLES}
-    app.advance_cycle_phase(ADMIN, retrospective, "tracking")
-    app.advance_cycle_phase(ADMIN, retrospective, "retrospective")
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(retrospective, "tracking"))
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(retrospective, "retrospective"))
     return world
 
 
@@ -188,7 +208,10 @@ def retrospective(world: World, role: str) -> Request:
 
 def advance(world: World, role: str) -> Request:
     cycle = world.app.plan_cycle(
-        ADMIN, name="c", start_date=date(2027, 1, 1), end_date=date(2027, 3, 31), cadence="quarter"
+        ADMIN,
+        PlanCycle(
+            name="c", start_date=date(2027, 1, 1), end_date=date(2027, 3, 31), cadence="quarter"
+        ),
     ).id
     return "POST", f"/cycles/{cycle}/phase", {"phase": "drafting"}, None
 
@@ -301,14 +324,16 @@ def test_private_objectives_answer_404_to_those_who_may_not_see_them(api: Api) -
     app = world.app
     private = app.draft_objective(
         ADMIN,
-        cycle_id=world.tracking,
-        title="Secret",
-        level="team",
-        owner_team_id=world.team,
-        visibility="private",
+        DraftObjective(
+            cycle_id=world.tracking,
+            title="Secret",
+            level="team",
+            owner_team_id=world.team,
+            visibility="private",
+        ),
     ).id
     kr = app.add_key_result(
-        ADMIN, private, title="KR", mode="percentage", assignee_id="asa"
+        ADMIN, AddKeyResult(private, title="KR", mode="percentage", assignee_id="asa")
     ).key_result_id
     member = api.token("mo")
     manager = api.token("mia")

@@ -30,6 +30,14 @@ from kafka.admin import KafkaAdminClient
 from api.app import create_app
 from api.routers import webhooks
 from commands.actor import Actor
+from commands.messages import (
+    AddKeyResult,
+    AdvanceCyclePhase,
+    DraftObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+)
 from consumers.issue_event import parse_issue_event
 from consumers.publisher import ORGANIZATION_HEADER
 from consumers.trackers import adapt
@@ -248,18 +256,25 @@ def test_a_webhook_moves_a_linked_key_result(make_client: Client) -> None:
     app = runtime_of(client).app
     admin = Actor("acme", "ada", TokenRole.ADMIN)
     cycle = app.plan_cycle(
-        admin, name="Q1", start_date=date(2027, 1, 1), end_date=date(2027, 3, 31), cadence="quarter"
+        admin,
+        PlanCycle(
+            name="Q1", start_date=date(2027, 1, 1), end_date=date(2027, 3, 31), cadence="quarter"
+        ),
     )
     for phase in ("drafting", "tracking"):
-        app.advance_cycle_phase(admin, cycle.id, phase)
-    team = app.form_team(admin, name="Web", parent_id=None)
+        app.advance_cycle_phase(admin, AdvanceCyclePhase(cycle.id, phase))
+    team = app.form_team(admin, FormTeam(name="Web", parent_id=None))
     objective = app.draft_objective(
-        admin, cycle_id=cycle.id, title="Ship", level="team", owner_team_id=team.id
+        admin, DraftObjective(cycle_id=cycle.id, title="Ship", level="team", owner_team_id=team.id)
     )
-    kr = app.add_key_result(admin, objective.id, title="Close the bugs", mode="issues")
+    kr = app.add_key_result(
+        admin, AddKeyResult(objective.id, title="Close the bugs", mode="issues")
+    )
     assert kr.key_result_id is not None
     for key in ("Pritesh-30/test-repo#8", "Pritesh-30/test-repo#9"):
-        app.link_issue(admin, objective.id, kr.key_result_id, tracker="github", issue_key=key)
+        app.link_issue(
+            admin, LinkIssue(objective.id, kr.key_result_id, tracker="github", issue_key=key)
+        )
 
     body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
     answer = Hook(client, "github", "acme").post(body)

@@ -19,6 +19,18 @@ import pytest
 from commands.application import OkrApplication
 from commands.existence import existing_ids
 from commands.issues import IssueCache
+from commands.messages import (
+    AddNote,
+    AdvanceCyclePhase,
+    AlignObjective,
+    ArchiveKeyResult,
+    CheckIn,
+    DraftObjective,
+    EditKeyResult,
+    LinkIssue,
+    RecordRetrospective,
+    SetWeights,
+)
 from domain.errors import PhaseRuleViolation, VersionMismatch
 from domain.issue import issue_id
 from domain.objective import Objective
@@ -118,37 +130,39 @@ def full_cycle_walk(app: OkrApplication) -> dict[str, UUID]:
     ids["parent"] = parent = w.objective(cycle, team_id=team, level="organization", title="P")
     ids["k_al"] = k_al = w.kr(parent, "aligned")
     ids["obj"] = obj = app.draft_objective(
-        mia, cycle_id=cycle, title="O", level="team", owner_team_id=team
+        mia, DraftObjective(cycle_id=cycle, title="O", level="team", owner_team_id=team)
     ).id
     ids["individual"] = app.draft_objective(
         member("olly"),
-        cycle_id=cycle,
-        title="Mine",
-        level="individual",
-        aligned_to_key_result_id=k_al,
+        DraftObjective(
+            cycle_id=cycle,
+            title="Mine",
+            level="individual",
+            aligned_to_key_result_id=k_al,
+        ),
     ).id
-    app.align_objective(mia, obj, to_objective_id=parent)
+    app.align_objective(mia, AlignObjective(obj, to_objective_id=parent))
     ids["k_pct"] = w.kr(obj, weight=2, title="pct", actor=mia)
     ids["k_num"] = w.kr(obj, "numeric", start=100, target=50, unit="ms", actor=mia)
     ids["k_ms"] = w.kr(obj, "milestone", milestones=["a", "b", "c", "d"], actor=mia)
     ids["k_iss"] = w.kr(obj, "issues", title="iss", assignee_id="asa", actor=mia)
     ids["k_old"] = w.kr(obj, title="old", actor=mia)
-    app.edit_key_result(mia, obj, ids["k_num"], {"title": "latency"})
+    app.edit_key_result(mia, EditKeyResult(obj, ids["k_num"], {"title": "latency"}))
     asa = member("asa")
-    app.link_issue(asa, obj, ids["k_iss"], tracker="github", issue_key="a#1", estimate=1)
-    app.link_issue(asa, obj, ids["k_iss"], tracker="github", issue_key="a#2", estimate=3)
-    app.set_weights(mia, obj, {ids["k_old"]: 0.0})
+    app.link_issue(asa, LinkIssue(obj, ids["k_iss"], tracker="github", issue_key="a#1", estimate=1))
+    app.link_issue(asa, LinkIssue(obj, ids["k_iss"], tracker="github", issue_key="a#2", estimate=3))
+    app.set_weights(mia, SetWeights(obj, {ids["k_old"]: 0.0}))
     # drafting: recorded on the issue, the KR does not move
     app.report_issue_event(ADMIN, report("ev-0", "in_progress", issue_key="a#1"))
-    app.add_note(member("mo"), obj, topic="goal_setting", text="agreed")
+    app.add_note(member("mo"), AddNote(obj, topic="goal_setting", text="agreed"))
 
     w.advance(cycle, Phase.TRACKING)
-    app.check_in(mia, obj, ids["k_pct"], percent=40, status="on_track")
-    app.check_in(mia, obj, ids["k_pct"], percent=70, status="at_risk", confidence=0.6)
-    app.check_in(mia, obj, ids["k_num"], current=75, status="behind")
-    app.check_in(mia, obj, ids["k_ms"], milestones_done=[0, 2], status="on_track")
-    app.check_in(mia, obj, ids["k_old"], percent=100, status="behind")
-    app.archive_key_result(mia, obj, ids["k_old"])
+    app.check_in(mia, CheckIn(obj, ids["k_pct"], percent=40, status="on_track"))
+    app.check_in(mia, CheckIn(obj, ids["k_pct"], percent=70, status="at_risk", confidence=0.6))
+    app.check_in(mia, CheckIn(obj, ids["k_num"], current=75, status="behind"))
+    app.check_in(mia, CheckIn(obj, ids["k_ms"], milestones_done=[0, 2], status="on_track"))
+    app.check_in(mia, CheckIn(obj, ids["k_old"], percent=100, status="behind"))
+    app.archive_key_result(mia, ArchiveKeyResult(obj, ids["k_old"]))
     app.apply_issue_events(
         ADMIN,
         [
@@ -160,17 +174,19 @@ def full_cycle_walk(app: OkrApplication) -> dict[str, UUID]:
     )
     # an issue nobody linked yet, linked afterwards: picks up its status and estimate
     app.report_issue_event(ADMIN, report("ev-a3", "done", issue_key="a#3", minutes=3, estimate=2))
-    app.link_issue(asa, obj, ids["k_iss"], tracker="github", issue_key="a#3")
+    app.link_issue(asa, LinkIssue(obj, ids["k_iss"], tracker="github", issue_key="a#3"))
 
     w.advance(cycle, Phase.RETROSPECTIVE)
     app.report_issue_event(ADMIN, report("ev-4", "done", issue_key="a#2", minutes=4))  # late
     app.record_retrospective(
         mia,
-        obj,
-        scores={ids["k_pct"]: 0.8},
-        problems="estimates",
-        improvements="smaller KRs",
-        next_focus="latency",
+        RecordRetrospective(
+            obj,
+            scores={ids["k_pct"]: 0.8},
+            problems="estimates",
+            improvements="smaller KRs",
+            next_focus="latency",
+        ),
     )
     w.advance(cycle, Phase.CLOSED)
     app.report_issue_event(ADMIN, report("ev-5", "todo", issue_key="a#2", minutes=5))
@@ -293,11 +309,11 @@ def test_full_cycle_walk_ends_in_the_same_state_on_every_store(
     w = World(app)
     before = w.position()
     with pytest.raises(PhaseRuleViolation):
-        app.add_note(ADMIN, ids["obj"], topic="progress", text="too late")
+        app.add_note(ADMIN, AddNote(ids["obj"], topic="progress", text="too late"))
     with pytest.raises(PhaseRuleViolation):
-        app.check_in(ADMIN, ids["obj"], ids["k_pct"], percent=1, status="on_track")
+        app.check_in(ADMIN, CheckIn(ids["obj"], ids["k_pct"], percent=1, status="on_track"))
     with pytest.raises(PhaseRuleViolation):
-        app.advance_cycle_phase(ADMIN, ids["cycle"], "closed")
+        app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(ids["cycle"], "closed"))
     assert w.position() == before
     if name != "memory":
         # a second application on the same store reads the very same state
@@ -312,7 +328,7 @@ def test_snapshotted_objective_reads_back_identically(store: tuple[str, Opener])
     obj = w.objective(cycle, visibility="private")
     pct = w.kr(obj, assignee_id="asa", participant_ids=["pat"])
     ms = w.kr(obj, "milestone", milestones=["a", "b"])
-    app.link_issue(ADMIN, obj, pct, tracker="github", issue_key="a#1", estimate=2)
+    app.link_issue(ADMIN, LinkIssue(obj, pct, tracker="github", issue_key="a#1", estimate=2))
     w.advance(cycle, Phase.TRACKING)
     for i in range(101):
         w.check_in(obj, pct, percent=i, confidence=0.5, note=f"n{i}")
@@ -339,10 +355,12 @@ def test_if_match_on_every_store(store: tuple[str, Opener]) -> None:
     obj = w.objective(cycle)
     kr = w.kr(obj)
     version = w.version(obj)
-    app.check_in(ADMIN, obj, kr, percent=5, status="on_track", expected_version=version)
+    app.check_in(ADMIN, CheckIn(obj, kr, percent=5, status="on_track", expected_version=version))
     before = w.position()
     with pytest.raises(VersionMismatch):
-        app.check_in(ADMIN, obj, kr, percent=9, status="on_track", expected_version=version)
+        app.check_in(
+            ADMIN, CheckIn(obj, kr, percent=9, status="on_track", expected_version=version)
+        )
     assert w.position() == before
     assert w.obj(obj).key_result(kr).percent == 5.0
 
@@ -357,8 +375,8 @@ def test_issue_snapshots_keep_idempotency_and_links_on_every_store(
     cycle = w.cycle(Phase.DRAFTING)
     obj = w.objective(cycle)
     kr = w.kr(obj, "issues")
-    app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#1", estimate=2)
-    app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#2")
+    app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#1", estimate=2))
+    app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#2"))
     w.advance(cycle, Phase.TRACKING)
     for i in range(5):
         app.report_issue_event(ADMIN, report(f"ev-{i}", "in_progress", issue_key="a#1", minutes=i))
@@ -404,7 +422,7 @@ def linked_objective(w: World, *issue_keys: str) -> tuple[UUID, UUID, UUID]:
     obj = w.objective(cycle)
     kr = w.kr(obj, "issues")
     for key in issue_keys:
-        w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key=key)
+        w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key=key))
     return cycle, obj, kr
 
 
@@ -461,7 +479,7 @@ def test_the_ingestion_cache_reuses_current_objectives_and_reloads_moved_ones(
     app.apply_issue_events(ADMIN, [report("e1", "in_progress", issue_key="a#1")], cache)
     app.apply_issue_events(ADMIN, [report("e2", "done", issue_key="a#1", minutes=1)], cache)
     assert loads == [obj]  # the second batch used the objective it had saved
-    app.check_in(ADMIN, obj, percent_kr, status="on_track", percent=50)
+    app.check_in(ADMIN, CheckIn(obj, percent_kr, status="on_track", percent=50))
     assert loads == [obj, obj]  # (the check-in's own load)
     saves.clear()
     moved = app.apply_issue_events(

@@ -17,6 +17,7 @@ from uuid import UUID
 import pytest
 
 from commands.application import OkrApplication
+from commands.messages import CheckIn, SetWeights
 from domain.errors import VersionMismatch
 from domain.values import Phase
 from entrypoints.settings import Settings
@@ -82,7 +83,7 @@ def test_eight_threads_on_different_key_results_lose_nothing(app: OkrApplication
 
     def work(n: int) -> None:
         for i in range(CHECK_INS):
-            app.check_in(ADMIN, obj, krs[n], current=value(n, i), status="on_track")
+            app.check_in(ADMIN, CheckIn(obj, krs[n], current=value(n, i), status="on_track"))
 
     run_threads(work)
 
@@ -108,7 +109,7 @@ def test_eight_threads_on_the_same_key_result_lose_nothing(app: OkrApplication) 
 
     def work(n: int) -> None:
         for i in range(CHECK_INS_SAME_KR):
-            app.check_in(ADMIN, obj, kr, current=value(n, i), status="on_track")
+            app.check_in(ADMIN, CheckIn(obj, kr, current=value(n, i), status="on_track"))
 
     run_threads(work)
 
@@ -136,9 +137,9 @@ def test_stale_if_match_writes_nothing(app: OkrApplication) -> None:
     w.check_in(obj, kr, percent=10)  # someone else moves it on
     before = (w.position(), w.version(obj))
     with pytest.raises(VersionMismatch):
-        app.check_in(ADMIN, obj, kr, percent=99, status="behind", expected_version=seen)
+        app.check_in(ADMIN, CheckIn(obj, kr, percent=99, status="behind", expected_version=seen))
     with pytest.raises(VersionMismatch):
-        app.set_weights(ADMIN, obj, {kr: 5.0}, expected_version=seen)
+        app.set_weights(ADMIN, SetWeights(obj, {kr: 5.0}, expected_version=seen))
     assert (w.position(), w.version(obj)) == before
     k = w.obj(obj).key_result(kr)
     assert (k.percent, k.status, k.weight) == (10.0, "on_track", 1.0)
@@ -156,7 +157,9 @@ def test_racing_writers_with_the_same_if_match_one_wins(app: OkrApplication) -> 
 
     def work(n: int) -> None:
         try:
-            app.check_in(ADMIN, obj, kr, percent=n, status="on_track", expected_version=seen)
+            app.check_in(
+                ADMIN, CheckIn(obj, kr, percent=n, status="on_track", expected_version=seen)
+            )
         except VersionMismatch:
             with lock:
                 lost.append(n)

@@ -10,6 +10,15 @@ from pathlib import Path
 import pytest
 
 from commands.actor import Actor
+from commands.messages import (
+    AddKeyResult,
+    AdvanceCyclePhase,
+    CheckIn,
+    DraftObjective,
+    FormTeam,
+    PlanCycle,
+    SetWeights,
+)
 from domain.objective import Objective
 from domain.values import TokenRole
 from entrypoints.bootstrap import Runtime, build_runtime
@@ -44,28 +53,33 @@ def test_history_and_time_travel_match_full_replay(snapshotting: Runtime) -> Non
     rt = snapshotting
     app = rt.app
     cycle = app.plan_cycle(
-        ADA, name="Q", start_date=date(2026, 1, 1), end_date=date(2026, 12, 31), cadence="year"
+        ADA,
+        PlanCycle(
+            name="Q", start_date=date(2026, 1, 1), end_date=date(2026, 12, 31), cadence="year"
+        ),
     ).id
-    app.advance_cycle_phase(ADA, cycle, "drafting")
-    team = app.form_team(ADA, name="Core", parent_id=None).id
+    app.advance_cycle_phase(ADA, AdvanceCyclePhase(cycle, "drafting"))
+    team = app.form_team(ADA, FormTeam(name="Core", parent_id=None)).id
     objective = app.draft_objective(
-        ADA, cycle_id=cycle, title="Faster builds", level="team", owner_team_id=team
+        ADA, DraftObjective(cycle_id=cycle, title="Faster builds", level="team", owner_team_id=team)
     ).id
-    pct = app.add_key_result(ADA, objective, title="Cache hits", mode="percentage")
+    pct = app.add_key_result(ADA, AddKeyResult(objective, title="Cache hits", mode="percentage"))
     num = app.add_key_result(
-        ADA, objective, title="Build minutes", mode="numeric", start=30, target=10
+        ADA, AddKeyResult(objective, title="Build minutes", mode="numeric", start=30, target=10)
     )
-    app.advance_cycle_phase(ADA, cycle, "tracking")
+    app.advance_cycle_phase(ADA, AdvanceCyclePhase(cycle, "tracking"))
     for value in (10, 20, 35, 50, 80):
-        app.check_in(ADA, objective, pct.key_result_id, percent=value, status="on_track")  # type: ignore[arg-type]
+        app.check_in(ADA, CheckIn(objective, pct.key_result_id, percent=value, status="on_track"))  # type: ignore[arg-type]
         app.check_in(
             ADA,
-            objective,
-            num.key_result_id,
-            current=30 - value / 5,
-            status="at_risk",  # type: ignore[arg-type]
+            CheckIn(
+                objective,
+                num.key_result_id,
+                current=30 - value / 5,
+                status="at_risk",  # type: ignore[arg-type]
+            ),
         )
-    last = app.set_weights(ADA, objective, {pct.key_result_id: 3.0})  # type: ignore[dict-item]
+    last = app.set_weights(ADA, SetWeights(objective, {pct.key_result_id: 3.0}))  # type: ignore[dict-item]
     assert rt.wait_for(last.position)
     assert app.snapshots is not None
     assert list(app.snapshots.get(objective)), "the test must exercise snapshots"

@@ -45,6 +45,14 @@ from kafka.admin import KafkaAdminClient
 from commands.actor import Actor
 from commands.application import OkrApplication
 from commands.issues import IssueCache, IssueOutcome
+from commands.messages import (
+    AddKeyResult,
+    AdvanceCyclePhase,
+    DraftObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+)
 from consumers.dead_letters import DLQ_REASON_HEADER, DLQ_SOURCE_HEADER
 from consumers.issue_event import IssueEvent, encode_issue_event, parse_issue_event
 from consumers.kafka_consumer import IssueEventConsumer
@@ -221,21 +229,28 @@ def set_up_links(rt: Runtime, rng: random.Random, issues: list[IssueRef]) -> Sce
     app = rt.app
     cycle = app.plan_cycle(
         ADMIN,
-        name="2027 Q1",
-        start_date=date(2027, 1, 1),
-        end_date=date(2027, 3, 31),
-        cadence="quarter",
+        PlanCycle(
+            name="2027 Q1",
+            start_date=date(2027, 1, 1),
+            end_date=date(2027, 3, 31),
+            cadence="quarter",
+        ),
     )
     for phase in ("drafting", "tracking"):
-        app.advance_cycle_phase(ADMIN, cycle.id, phase)
-    team = app.form_team(ADMIN, name="Platform", parent_id=None)
+        app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle.id, phase))
+    team = app.form_team(ADMIN, FormTeam(name="Platform", parent_id=None))
     objectives: list[UUID] = []
     krs: list[KrRef] = []
     for n in range(10):
         objective = app.draft_objective(
-            ADMIN, cycle_id=cycle.id, title=f"Objective {n}", level="team", owner_team_id=team.id
+            ADMIN,
+            DraftObjective(
+                cycle_id=cycle.id, title=f"Objective {n}", level="team", owner_team_id=team.id
+            ),
         )
-        added = app.add_key_result(ADMIN, objective.id, title=f"Ship batch {n}", mode="issues")
+        added = app.add_key_result(
+            ADMIN, AddKeyResult(objective.id, title=f"Ship batch {n}", mode="issues")
+        )
         assert added.key_result_id is not None
         objectives.append(objective.id)
         krs.append((objective.id, added.key_result_id))
@@ -250,11 +265,13 @@ def set_up_links(rt: Runtime, rng: random.Random, issues: list[IssueRef]) -> Sce
         for objective_id, kr_id in targets:
             app.link_issue(
                 ADMIN,
-                objective_id,
-                kr_id,
-                tracker=ref[0],
-                issue_key=ref[1],
-                estimate=estimates[ref],
+                LinkIssue(
+                    objective_id,
+                    kr_id,
+                    tracker=ref[0],
+                    issue_key=ref[1],
+                    estimate=estimates[ref],
+                ),
             )
         links[ref] = targets
     return Scenario([], issues, links, estimates, objectives)

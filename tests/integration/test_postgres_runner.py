@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from commands.actor import Actor
+from commands.messages import PlanCycle
 from domain.values import TokenRole
 from entrypoints.bootstrap import Runtime, build_runtime
 from entrypoints.settings import Settings
@@ -48,7 +49,10 @@ def start_runner(pg_url: str) -> subprocess.Popen[bytes]:
 
 def plan(rt: Runtime, name: str) -> int:
     written = rt.app.plan_cycle(
-        ADMIN, name=name, start_date=date(2027, 1, 1), end_date=date(2027, 3, 31), cadence="quarter"
+        ADMIN,
+        PlanCycle(
+            name=name, start_date=date(2027, 1, 1), end_date=date(2027, 3, 31), cadence="quarter"
+        ),
     )
     return written.position
 

@@ -26,6 +26,16 @@ from collections import defaultdict
 from datetime import date
 
 from commands.actor import Actor
+from commands.messages import (
+    AddKeyResult,
+    AddNote,
+    AdvanceCyclePhase,
+    ArchiveObjective,
+    CheckIn,
+    DraftObjective,
+    FormTeam,
+    PlanCycle,
+)
 from domain.values import ProgressMode, TokenRole
 from entrypoints.bootstrap import build_runtime, read_models
 from entrypoints.settings import Settings
@@ -148,31 +158,40 @@ def test_an_archived_parent_follows_its_childrens_progress(backend: Settings) ->
     runtime = build_runtime(backend)
     app, admin = runtime.app, Actor("acme", "ada", TokenRole.ADMIN)
     try:
-        team = app.form_team(admin, name="HQ", parent_id=None).id
+        team = app.form_team(admin, FormTeam(name="HQ", parent_id=None)).id
         cycle = app.plan_cycle(
             admin,
-            name="Q1",
-            start_date=date(2027, 1, 1),
-            end_date=date(2027, 3, 31),
-            cadence="quarter",
+            PlanCycle(
+                name="Q1",
+                start_date=date(2027, 1, 1),
+                end_date=date(2027, 3, 31),
+                cadence="quarter",
+            ),
         ).id
-        app.advance_cycle_phase(admin, cycle, "drafting")
+        app.advance_cycle_phase(admin, AdvanceCyclePhase(cycle, "drafting"))
         parent = app.draft_objective(
-            admin, cycle_id=cycle, title="Parent", level="organization", owner_team_id=team
+            admin,
+            DraftObjective(
+                cycle_id=cycle, title="Parent", level="organization", owner_team_id=team
+            ),
         ).id
-        kr = app.add_key_result(admin, parent, title="children", mode="aligned").key_result_id
+        kr = app.add_key_result(
+            admin, AddKeyResult(parent, title="children", mode="aligned")
+        ).key_result_id
         child = app.draft_objective(
             admin,
-            cycle_id=cycle,
-            title="Child",
-            level="team",
-            owner_team_id=team,
-            aligned_to_key_result_id=kr,
+            DraftObjective(
+                cycle_id=cycle,
+                title="Child",
+                level="team",
+                owner_team_id=team,
+                aligned_to_key_result_id=kr,
+            ),
         ).id
-        child_kr = app.add_key_result(admin, child, title="done", mode="percentage")
-        app.advance_cycle_phase(admin, cycle, "tracking")
-        app.archive_objective(admin, parent)
-        app.check_in(admin, child, child_kr.key_result_id, status="on_track", percent=50)
+        child_kr = app.add_key_result(admin, AddKeyResult(child, title="done", mode="percentage"))
+        app.advance_cycle_phase(admin, AdvanceCyclePhase(cycle, "tracking"))
+        app.archive_objective(admin, ArchiveObjective(parent))
+        app.check_in(admin, CheckIn(child, child_kr.key_result_id, status="on_track", percent=50))
         runtime.follower.catch_up()
 
         def aligned_kr() -> float:
@@ -184,7 +203,7 @@ def test_an_archived_parent_follows_its_childrens_progress(backend: Settings) ->
             return float(json.loads(row["doc"])["key_results"][0]["progress"])
 
         after_check_in = aligned_kr()
-        app.add_note(admin, parent, topic="progress", text="a note moves nothing")
+        app.add_note(admin, AddNote(parent, topic="progress", text="a note moves nothing"))
         runtime.follower.catch_up()
         assert (after_check_in, aligned_kr()) == (0.5, 0.5)
     finally:
@@ -199,10 +218,10 @@ def test_a_reader_waiting_for_its_write_skips_the_batch_window(backend: Settings
     try:
         runtime.app.saved_listeners.append(runtime.follower.wake.set)
         runtime.follower.start(poll_interval=60.0)
-        first = app.form_team(admin, name="HQ", parent_id=None).position
+        first = app.form_team(admin, FormTeam(name="HQ", parent_id=None)).position
         assert runtime.follower.wait_for(first, timeout=window / 2)
         # Now the follower sits in its window after the next wake; the reader cuts it short.
-        second = app.form_team(admin, name="Ops", parent_id=None).position
+        second = app.form_team(admin, FormTeam(name="Ops", parent_id=None)).position
         assert runtime.follower.wait_for(second, timeout=window / 2)
     finally:
         runtime.close()

@@ -31,6 +31,7 @@ import domain.limits
 from api.app import create_app
 from commands.application import OkrApplication
 from commands.issue_event import IssueEvent
+from commands.messages import AddNote, ArchiveKeyResult, LinkIssue, SetTeamMember, UnlinkIssue
 from domain.errors import InvalidCommand, LimitReached, NotFound, PermissionDenied
 from domain.issue import RECENT_EVENT_IDS, Issue, issue_id
 from domain.objective import Objective
@@ -64,7 +65,7 @@ def stored_snapshot(app: OkrApplication, aggregate_id: UUID) -> bytes:
 
 def add_notes(w: World, objective_id: UUID, count: int, text: str = NOTE) -> None:
     for n in range(count):
-        w.app.add_note(ADMIN, objective_id, topic="progress", text=f"{n:05d} {text}")
+        w.app.add_note(ADMIN, AddNote(objective_id, topic="progress", text=f"{n:05d} {text}"))
 
 
 def cached_app() -> OkrApplication:
@@ -161,7 +162,7 @@ def test_issue_snapshots_and_memory_do_not_grow_with_deliveries() -> None:
     cycle = w.cycle(Phase.DRAFTING)
     objective = w.objective(cycle)
     kr = w.kr(objective, "issues")
-    w.app.link_issue(ADMIN, objective, kr, tracker="github", issue_key=KEY)
+    w.app.link_issue(ADMIN, LinkIssue(objective, kr, tracker="github", issue_key=KEY))
     w.advance(cycle, Phase.TRACKING)
     key = issue_id("acme", "github", KEY)
     deliver(w.app, 0, 1_000 - w.version(key))
@@ -268,7 +269,7 @@ def test_a_first_release_issue_snapshot_keeps_the_rules(reopen: Opener) -> None:
     cycle = w.cycle(Phase.DRAFTING)
     objective = w.objective(cycle)
     kr = w.kr(objective, "issues")
-    w.app.link_issue(ADMIN, objective, kr, tracker="github", issue_key=KEY)
+    w.app.link_issue(ADMIN, LinkIssue(objective, kr, tracker="github", issue_key=KEY))
     w.advance(cycle, Phase.TRACKING)
     for n in range(5):
         w.app.report_issue_event(INTEGRATION, report(f"ev-{n}", "in_progress", minutes=10 + n))
@@ -309,7 +310,9 @@ def test_key_results_of_one_objective_are_bounded() -> None:
     objective = w.objective(cycle)
     for n in range(domain.limits.MAX_KEY_RESULTS_PER_OBJECTIVE):
         kr = w.kr(objective, title=f"KR {n}")
-    w.app.archive_key_result(ADMIN, objective, kr)  # archived ones stay in the state
+    w.app.archive_key_result(
+        ADMIN, ArchiveKeyResult(objective, kr)
+    )  # archived ones stay in the state
     before = w.position()
     with pytest.raises(LimitReached):
         w.kr(objective, title="one too many")
@@ -324,28 +327,32 @@ def test_issue_links_are_bounded_on_both_sides(monkeypatch: pytest.MonkeyPatch) 
     objective = w.objective(cycle)
     first, second = w.kr(objective, "issues"), w.kr(objective, "issues")
     for key in ("a#1", "a#2"):
-        w.app.link_issue(ADMIN, objective, first, tracker="github", issue_key=key)
-    w.app.link_issue(ADMIN, objective, second, tracker="github", issue_key="a#1")
+        w.app.link_issue(ADMIN, LinkIssue(objective, first, tracker="github", issue_key=key))
+    w.app.link_issue(ADMIN, LinkIssue(objective, second, tracker="github", issue_key="a#1"))
     version = w.version(objective)
     with pytest.raises(LimitReached):  # the objective holds 3 links
-        w.app.link_issue(ADMIN, objective, second, tracker="github", issue_key="a#3")
+        w.app.link_issue(ADMIN, LinkIssue(objective, second, tracker="github", issue_key="a#3"))
     other = w.objective(cycle, title="Another")
     third = w.kr(other, "issues")
     with pytest.raises(LimitReached):  # issue a#1 is linked by 2 key results
-        w.app.link_issue(ADMIN, other, third, tracker="github", issue_key="a#1")
+        w.app.link_issue(ADMIN, LinkIssue(other, third, tracker="github", issue_key="a#1"))
     assert w.version(objective) == version
     assert len(w.get(issue_id("acme", "github", "a#1")).linked) == 2
-    w.app.unlink_issue(ADMIN, objective, second, tracker="github", issue_key="a#1")
-    w.app.link_issue(ADMIN, other, third, tracker="github", issue_key="a#1")  # room again
+    w.app.unlink_issue(ADMIN, UnlinkIssue(objective, second, tracker="github", issue_key="a#1"))
+    w.app.link_issue(
+        ADMIN, LinkIssue(other, third, tracker="github", issue_key="a#1")
+    )  # room again
 
 
 def test_team_members_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(domain.limits, "MAX_TEAM_MEMBERS", 2)
     w = World(memory_app())
     team = w.team(managers=["mo"], members=["mia"])
-    w.app.set_team_member(ADMIN, team, user_id="mia", role="manager")  # a role change is fine
+    w.app.set_team_member(
+        ADMIN, SetTeamMember(team, user_id="mia", role="manager")
+    )  # a role change is fine
     with pytest.raises(LimitReached):
-        w.app.set_team_member(ADMIN, team, user_id="max", role="member")
+        w.app.set_team_member(ADMIN, SetTeamMember(team, user_id="max", role="member"))
 
 
 def test_a_full_objective_answers_409_limit_reached(

@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from commands.messages import AdvanceCyclePhase, DraftObjective, FormTeam, PlanCycle
 from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.visibility import Viewer
@@ -514,19 +515,22 @@ def test_a_realignment_waits_for_the_read_side_and_never_guesses(backend: Settin
             ada = api.token("ada", "admin")
             app, actor = runtime.app, runtime.tokens.authenticate(ada["Authorization"][7:])
             assert actor is not None
-            owner = app.form_team(actor, name="Platform", parent_id=None).id
+            owner = app.form_team(actor, FormTeam(name="Platform", parent_id=None)).id
             today = datetime.now(UTC).date()
             cycle = app.plan_cycle(
                 actor,
-                name="Q",
-                start_date=today,
-                end_date=today + timedelta(days=90),
-                cadence="quarter",
+                PlanCycle(
+                    name="Q",
+                    start_date=today,
+                    end_date=today + timedelta(days=90),
+                    cadence="quarter",
+                ),
             ).id
-            app.advance_cycle_phase(actor, cycle, "drafting")
+            app.advance_cycle_phase(actor, AdvanceCyclePhase(cycle, "drafting"))
             ids = [
                 app.draft_objective(
-                    actor, cycle_id=cycle, title="O", level="team", owner_team_id=owner
+                    actor,
+                    DraftObjective(cycle_id=cycle, title="O", level="team", owner_team_id=owner),
                 ).id
                 for _ in range(2)
             ]

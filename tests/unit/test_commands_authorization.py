@@ -29,6 +29,25 @@ import pytest
 
 from commands.actor import Actor
 from commands.issue_event import IssueEvent
+from commands.messages import (
+    AddKeyResult,
+    AddNote,
+    AdvanceCyclePhase,
+    AlignObjective,
+    ArchiveKeyResult,
+    ArchiveObjective,
+    CheckIn,
+    DraftObjective,
+    EditKeyResult,
+    EditObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+    RecordRetrospective,
+    SetTeamMember,
+    SetWeights,
+    UnlinkIssue,
+)
 from domain.errors import NotFound, PermissionDenied, VersionMismatch
 from domain.values import Phase, TokenRole
 from tests.builders import ADMIN, INTEGRATION, OTHER_ORG, World, member, memory_app, report
@@ -70,7 +89,7 @@ def build(caller: str, visibility: str, phase: Phase) -> Ctx:
     for obj in (team_obj, own_obj):
         kr = w.kr(obj, assignee_id="asa", participant_ids=["pat"])
         krs[obj] = (kr, w.kr(obj, title="second"))
-        w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key=f"linked-{obj}")
+        w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key=f"linked-{obj}"))
     w.advance(cycle, phase)
     obj = own_obj if caller == "owner_user" else team_obj
     return Ctx(w, cycle, team, obj, krs[obj][0], krs[obj][1], parent)
@@ -83,11 +102,13 @@ def _draft(level: str, owner: Callable[[Actor], str | None] = lambda a: None) ->
     def run(a: Actor, c: Ctx) -> Any:
         return c.w.app.draft_objective(
             a,
-            cycle_id=c.cycle,
-            title="New",
-            level=level,
-            owner_team_id=None if level == "individual" else c.team,
-            owner_user_id=owner(a),
+            DraftObjective(
+                cycle_id=c.cycle,
+                title="New",
+                level=level,
+                owner_team_id=None if level == "individual" else c.team,
+                owner_user_id=owner(a),
+            ),
         )
 
     return run
@@ -95,12 +116,17 @@ def _draft(level: str, owner: Callable[[Actor], str | None] = lambda a: None) ->
 
 GLOBAL_COMMANDS: dict[str, Command] = {
     "plan_cycle": lambda a, c: c.w.app.plan_cycle(
-        a, name="Q2", start_date=date(2027, 4, 1), end_date=date(2027, 6, 30), cadence="quarter"
+        a,
+        PlanCycle(
+            name="Q2", start_date=date(2027, 4, 1), end_date=date(2027, 6, 30), cadence="quarter"
+        ),
     ),
-    "advance_cycle_phase": lambda a, c: c.w.app.advance_cycle_phase(a, c.cycle, "retrospective"),
-    "form_team": lambda a, c: c.w.app.form_team(a, name="Sub", parent_id=c.team),
+    "advance_cycle_phase": lambda a, c: c.w.app.advance_cycle_phase(
+        a, AdvanceCyclePhase(c.cycle, "retrospective")
+    ),
+    "form_team": lambda a, c: c.w.app.form_team(a, FormTeam(name="Sub", parent_id=c.team)),
     "set_team_member": lambda a, c: c.w.app.set_team_member(
-        a, c.team, user_id="newbie", role="member"
+        a, SetTeamMember(c.team, user_id="newbie", role="member")
     ),
     "draft_objective[organization]": _draft("organization"),
     "draft_objective[team]": _draft("team"),
@@ -110,48 +136,61 @@ GLOBAL_COMMANDS: dict[str, Command] = {
 }
 
 OBJECTIVE_COMMANDS: dict[str, tuple[str, Command]] = {
-    "edit_objective": ("editors", lambda a, c: c.w.app.edit_objective(a, c.obj, title="Renamed")),
+    "edit_objective": (
+        "editors",
+        lambda a, c: c.w.app.edit_objective(a, EditObjective(c.obj, title="Renamed")),
+    ),
     "align_objective": (
         "editors",
-        lambda a, c: c.w.app.align_objective(a, c.obj, to_objective_id=c.parent),
+        lambda a, c: c.w.app.align_objective(a, AlignObjective(c.obj, to_objective_id=c.parent)),
     ),
-    "archive_objective": ("editors", lambda a, c: c.w.app.archive_objective(a, c.obj)),
+    "archive_objective": (
+        "editors",
+        lambda a, c: c.w.app.archive_objective(a, ArchiveObjective(c.obj)),
+    ),
     "add_key_result": (
         "editors",
-        lambda a, c: c.w.app.add_key_result(a, c.obj, title="K3", mode="percentage"),
+        lambda a, c: c.w.app.add_key_result(a, AddKeyResult(c.obj, title="K3", mode="percentage")),
     ),
     "edit_key_result": (
         "editors",
-        lambda a, c: c.w.app.edit_key_result(a, c.obj, c.kr, {"title": "Renamed KR"}),
+        lambda a, c: c.w.app.edit_key_result(
+            a, EditKeyResult(c.obj, c.kr, {"title": "Renamed KR"})
+        ),
     ),
     "archive_key_result": (
         "editors",
-        lambda a, c: c.w.app.archive_key_result(a, c.obj, c.kr2),
+        lambda a, c: c.w.app.archive_key_result(a, ArchiveKeyResult(c.obj, c.kr2)),
     ),
-    "set_weights": ("editors", lambda a, c: c.w.app.set_weights(a, c.obj, {c.kr: 2.0})),
+    "set_weights": ("editors", lambda a, c: c.w.app.set_weights(a, SetWeights(c.obj, {c.kr: 2.0}))),
     "record_retrospective": (
         "editors",
         lambda a, c: c.w.app.record_retrospective(
-            a, c.obj, scores={c.kr: 0.5}, problems="p", improvements="i", next_focus="n"
+            a,
+            RecordRetrospective(
+                c.obj, scores={c.kr: 0.5}, problems="p", improvements="i", next_focus="n"
+            ),
         ),
     ),
     "check_in": (
         "workers",
-        lambda a, c: c.w.app.check_in(a, c.obj, c.kr, percent=60, status="on_track"),
+        lambda a, c: c.w.app.check_in(a, CheckIn(c.obj, c.kr, percent=60, status="on_track")),
     ),
     "link_issue": (
         "workers",
-        lambda a, c: c.w.app.link_issue(a, c.obj, c.kr, tracker="github", issue_key="new#1"),
+        lambda a, c: c.w.app.link_issue(
+            a, LinkIssue(c.obj, c.kr, tracker="github", issue_key="new#1")
+        ),
     ),
     "unlink_issue": (
         "workers",
         lambda a, c: c.w.app.unlink_issue(
-            a, c.obj, c.kr, tracker="github", issue_key=f"linked-{c.obj}"
+            a, UnlinkIssue(c.obj, c.kr, tracker="github", issue_key=f"linked-{c.obj}")
         ),
     ),
     "add_note": (
         "viewers",
-        lambda a, c: c.w.app.add_note(a, c.obj, topic="progress", text="noted"),
+        lambda a, c: c.w.app.add_note(a, AddNote(c.obj, topic="progress", text="noted")),
     ),
 }
 
@@ -255,34 +294,36 @@ def test_members_manager_role_elsewhere_gives_no_rights_here() -> None:
     ctx = build("member", "public", Phase.TRACKING)
     ctx.w.team(name="Elsewhere", managers=["mo"])
     with pytest.raises(PermissionDenied):
-        ctx.w.app.edit_objective(member("mo"), ctx.obj, title="Mine now")
+        ctx.w.app.edit_objective(member("mo"), EditObjective(ctx.obj, title="Mine now"))
 
 
 def test_team_manager_of_one_team_cannot_set_members_of_another() -> None:
     ctx = build("manager", "public", Phase.TRACKING)
     other = ctx.w.team(name="Other", managers=["zed"])
     with pytest.raises(PermissionDenied):
-        ctx.w.app.set_team_member(member("mia"), other, user_id="mia", role="manager")
-    ctx.w.app.set_team_member(member("mia"), ctx.team, user_id="mo", role="manager")
+        ctx.w.app.set_team_member(
+            member("mia"), SetTeamMember(other, user_id="mia", role="manager")
+        )
+    ctx.w.app.set_team_member(member("mia"), SetTeamMember(ctx.team, user_id="mo", role="manager"))
     assert ctx.w.get(ctx.team).is_manager("mo")
 
 
 def test_demoted_manager_loses_editor_rights() -> None:
     ctx = build("manager", "public", Phase.TRACKING)
-    ctx.w.app.set_team_member(ADMIN, ctx.team, user_id="mia", role="member")
+    ctx.w.app.set_team_member(ADMIN, SetTeamMember(ctx.team, user_id="mia", role="member"))
     with pytest.raises(PermissionDenied):
-        ctx.w.app.edit_objective(member("mia"), ctx.obj, title="Renamed")
+        ctx.w.app.edit_objective(member("mia"), EditObjective(ctx.obj, title="Renamed"))
 
 
 def test_new_participant_may_check_in_and_see_the_private_objective() -> None:
     ctx = build("member", "private", Phase.TRACKING)
     with pytest.raises(NotFound):
-        ctx.w.app.check_in(member("mo"), ctx.obj, ctx.kr, percent=1, status="on_track")
-    ctx.w.app.edit_key_result(ADMIN, ctx.obj, ctx.kr2, {"participant_ids": ["mo"]})
-    ctx.w.app.check_in(member("mo"), ctx.obj, ctx.kr2, percent=1, status="on_track")
+        ctx.w.app.check_in(member("mo"), CheckIn(ctx.obj, ctx.kr, percent=1, status="on_track"))
+    ctx.w.app.edit_key_result(ADMIN, EditKeyResult(ctx.obj, ctx.kr2, {"participant_ids": ["mo"]}))
+    ctx.w.app.check_in(member("mo"), CheckIn(ctx.obj, ctx.kr2, percent=1, status="on_track"))
     # a participant of one KR is not a worker on another KR of the same objective
     with pytest.raises(PermissionDenied):
-        ctx.w.app.check_in(member("mo"), ctx.obj, ctx.kr, percent=1, status="on_track")
+        ctx.w.app.check_in(member("mo"), CheckIn(ctx.obj, ctx.kr, percent=1, status="on_track"))
 
 
 def test_admin_of_another_org_reporting_the_same_issue_key_touches_only_its_own() -> None:
@@ -327,13 +368,13 @@ def test_stale_if_match_on_invisible_objective_is_not_found(command: str) -> Non
     mo = member("mo")
     attempts: dict[str, Callable[[], Any]] = {
         "edit_objective": lambda: ctx.w.app.edit_objective(
-            mo, ctx.obj, title="x", expected_version=1
+            mo, EditObjective(ctx.obj, title="x", expected_version=1)
         ),
         "add_key_result": lambda: ctx.w.app.add_key_result(
-            mo, ctx.obj, title="x", mode="percentage", expected_version=1
+            mo, AddKeyResult(ctx.obj, title="x", mode="percentage", expected_version=1)
         ),
         "link_issue": lambda: ctx.w.app.link_issue(
-            mo, ctx.obj, ctx.kr, tracker="github", issue_key="x", expected_version=1
+            mo, LinkIssue(ctx.obj, ctx.kr, tracker="github", issue_key="x", expected_version=1)
         ),
     }
     try:
@@ -348,20 +389,24 @@ def test_stale_if_match_on_invisible_objective_is_not_found(command: str) -> Non
 def test_aligning_to_an_invisible_private_objective_is_not_found(via: str) -> None:
     ctx = build("member", "private", Phase.DRAFTING)
     mo = member("mo")
-    mine = ctx.w.app.draft_objective(mo, cycle_id=ctx.cycle, title="Mine", level="individual").id
+    mine = ctx.w.app.draft_objective(
+        mo, DraftObjective(cycle_id=ctx.cycle, title="Mine", level="individual")
+    ).id
     before = ctx.w.position()
     with pytest.raises(NotFound):
         if via == "objective":
-            ctx.w.app.align_objective(mo, mine, to_objective_id=ctx.obj)
+            ctx.w.app.align_objective(mo, AlignObjective(mine, to_objective_id=ctx.obj))
         elif via == "key_result":
-            ctx.w.app.align_objective(mo, mine, to_key_result_id=ctx.kr)
+            ctx.w.app.align_objective(mo, AlignObjective(mine, to_key_result_id=ctx.kr))
         else:
             ctx.w.app.draft_objective(
                 mo,
-                cycle_id=ctx.cycle,
-                title="Also mine",
-                level="individual",
-                aligned_to_key_result_id=ctx.kr,
+                DraftObjective(
+                    cycle_id=ctx.cycle,
+                    title="Also mine",
+                    level="individual",
+                    aligned_to_key_result_id=ctx.kr,
+                ),
             )
     assert ctx.w.position() == before
 
@@ -392,7 +437,7 @@ def test_a_check_in_loads_the_owner_team_only_when_a_rule_needs_it(
 
     monkeypatch.setattr(app, "team_managers", counting)
     try:
-        app.check_in(CALLERS[caller], ctx.obj, ctx.kr, status="on_track", percent=10)
+        app.check_in(CALLERS[caller], CheckIn(ctx.obj, ctx.kr, status="on_track", percent=10))
     except PermissionDenied:
         assert caller == "member"
     assert bool(asked) is loads_team

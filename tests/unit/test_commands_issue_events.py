@@ -14,6 +14,7 @@ import pytest
 from commands.application import OkrApplication
 from commands.issue_event import IssueEvent
 from commands.issues import IssueCache
+from commands.messages import ArchiveObjective, LinkIssue, UnlinkIssue
 from domain.errors import InvalidCommand
 from domain.issue import issue_id
 from domain.values import Phase
@@ -49,7 +50,7 @@ def setup_linked(
     obj = w.objective(cycle)
     kr = w.kr(obj, "issues")
     for key in keys:
-        w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key=key)
+        w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key=key))
     w.advance(cycle, phase)
     return cycle, obj, kr
 
@@ -154,8 +155,10 @@ def test_event_for_unlinked_issue_is_recorded_and_a_later_link_picks_it_up(w: Wo
     obj = w.objective(cycle, team_id=team)
     kr = w.kr(obj, "issues")
     todo = w.kr(obj, "issues", title="other")
-    w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#7")
-    w.app.link_issue(ADMIN, obj, todo, tracker="github", issue_key="a#8")  # never reported
+    w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#7"))
+    w.app.link_issue(
+        ADMIN, LinkIssue(obj, todo, tracker="github", issue_key="a#8")
+    )  # never reported
     assert linked(w, obj, kr, "a#7")["status"] == "done"
     assert linked(w, obj, kr, "a#7")["estimate"] == 5.0
     assert linked(w, obj, todo, "a#8")["status"] is None
@@ -166,7 +169,7 @@ def test_event_for_unlinked_issue_is_recorded_and_a_later_link_picks_it_up(w: Wo
 
 def test_unlinked_issue_no_longer_moves_the_key_result(w: World) -> None:
     _, obj, kr = setup_linked(w, keys=(KEY, "a#2"))
-    w.app.unlink_issue(ADMIN, obj, kr, tracker="github", issue_key=KEY)
+    w.app.unlink_issue(ADMIN, UnlinkIssue(obj, kr, tracker="github", issue_key=KEY))
     assert set(issue(w).links) == set()
     version = w.version(obj)
     outcome = w.app.report_issue_event(INTEGRATION, report("ev-1", "done"))
@@ -200,7 +203,7 @@ def test_issue_events_move_key_results_only_in_tracking_and_retrospective(
 
 def test_archived_objective_is_not_moved(w: World) -> None:
     _, obj, kr = setup_linked(w)
-    w.app.archive_objective(ADMIN, obj)
+    w.app.archive_objective(ADMIN, ArchiveObjective(obj))
     version = w.version(obj)
     outcome = w.app.report_issue_event(INTEGRATION, report("ev-1", "done"))
     assert outcome.moved_objectives == []
@@ -216,7 +219,7 @@ def test_issue_linked_to_several_key_results_moves_them_all_in_one_save(w: World
     krs = [(first, w.kr(first, "issues")), (first, w.kr(first, "issues", title="b"))]
     krs.append((second, w.kr(second, "issues")))
     for obj, kr in krs:
-        w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key=KEY)
+        w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key=KEY))
     w.advance(cycle, Phase.TRACKING)
     outcome = w.app.report_issue_event(INTEGRATION, report("ev-1", "done"))
     assert sorted(outcome.moved_objectives) == sorted([first, second])
@@ -231,7 +234,7 @@ def test_percentage_key_result_records_the_issue_but_keeps_its_progress(w: World
     cycle = w.cycle(Phase.DRAFTING)
     obj = w.objective(cycle)
     kr = w.kr(obj, "percentage")
-    w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key=KEY)
+    w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key=KEY))
     w.advance(cycle, Phase.TRACKING)
     w.check_in(obj, kr, percent=30)
     w.app.report_issue_event(INTEGRATION, report("ev-1", "done"))
@@ -363,7 +366,7 @@ def test_link_after_an_issue_snapshot_picks_up_its_status() -> None:
         w.app.report_issue_event(INTEGRATION, report(f"ev-{i}", "done", issue_key="a#7", minutes=i))
     assert w.app.snapshots is not None
     assert list(w.app.snapshots.get(issue_id("acme", "github", "a#7")))
-    w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#7")
+    w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#7"))
     assert linked(w, obj, kr, "a#7")["status"] == "done"
 
 
@@ -377,7 +380,7 @@ def test_an_ingesting_cache_never_applies_a_stale_issue(w: World) -> None:
     second = w.kr(obj, "issues")
     cycle = w.obj(obj).cycle_id
     w.advance(cycle, Phase.TRACKING)
-    w.app.link_issue(ADMIN, obj, second, tracker="github", issue_key=KEY)
+    w.app.link_issue(ADMIN, LinkIssue(obj, second, tracker="github", issue_key=KEY))
     w.app.apply_issue_events(INTEGRATION, [report("ev-2", "done", minutes=1)], cache)
     assert linked(w, obj, kr)["status"] == "done"
     assert linked(w, obj, second)["status"] == "done", "the stale cached issue was retried"

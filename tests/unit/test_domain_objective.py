@@ -21,6 +21,25 @@ import pytest
 from eventsourcing.application import project_aggregate
 
 from commands.application import OkrApplication
+from commands.messages import (
+    AddKeyResult,
+    AddNote,
+    AdvanceCyclePhase,
+    AlignObjective,
+    ArchiveKeyResult,
+    ArchiveObjective,
+    CheckIn,
+    DraftObjective,
+    EditKeyResult,
+    EditObjective,
+    FormTeam,
+    LinkIssue,
+    PlanCycle,
+    RecordRetrospective,
+    SetTeamMember,
+    SetWeights,
+    UnlinkIssue,
+)
 from domain.cycle import PHASE_ALLOWS, PhaseAction
 from domain.errors import (
     AlignmentCycle,
@@ -79,7 +98,9 @@ def test_plan_cycle_records_launch_phase_and_dates(w: World) -> None:
 )
 def test_cycle_start_must_be_before_end(w: World, start: date, end: date) -> None:
     with refused(w, InvalidCommand):
-        w.app.plan_cycle(ADMIN, name="Q", start_date=start, end_date=end, cadence="quarter")
+        w.app.plan_cycle(
+            ADMIN, PlanCycle(name="Q", start_date=start, end_date=end, cadence="quarter")
+        )
 
 
 @pytest.mark.parametrize(("name", "cadence"), [("  ", "quarter"), ("Q1", "fortnight")])
@@ -87,17 +108,19 @@ def test_cycle_needs_name_and_known_cadence(w: World, name: str, cadence: str) -
     with refused(w, InvalidCommand):
         w.app.plan_cycle(
             ADMIN,
-            name=name,
-            start_date=date(2027, 1, 1),
-            end_date=date(2027, 2, 1),
-            cadence=cadence,
+            PlanCycle(
+                name=name,
+                start_date=date(2027, 1, 1),
+                end_date=date(2027, 2, 1),
+                cadence=cadence,
+            ),
         )
 
 
 def test_phase_walks_forward_one_step_at_a_time(w: World) -> None:
     cycle_id = w.cycle(Phase.LAUNCH)
     for version, phase in enumerate(["drafting", "tracking", "retrospective", "closed"], start=2):
-        written = w.app.advance_cycle_phase(ADMIN, cycle_id, phase)
+        written = w.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle_id, phase))
         assert written.version == version
         assert w.get(cycle_id).phase == phase
     assert w.event_names(cycle_id) == ["Planned"] + ["PhaseAdvanced"] * 4
@@ -122,14 +145,14 @@ def test_phase_refuses_skips_repeats_and_backward_moves(
 ) -> None:
     cycle_id = w.cycle(current)
     with refused(w, PhaseRuleViolation, cycle_id):
-        w.app.advance_cycle_phase(ADMIN, cycle_id, wanted)
+        w.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle_id, wanted))
     assert w.get(cycle_id).phase is current
 
 
 def test_unknown_phase_is_invalid(w: World) -> None:
     cycle_id = w.cycle(Phase.LAUNCH)
     with refused(w, InvalidCommand, cycle_id):
-        w.app.advance_cycle_phase(ADMIN, cycle_id, "planning")
+        w.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle_id, "planning"))
 
 
 def test_phase_table_is_the_spec() -> None:
@@ -163,15 +186,17 @@ ACTIONS: dict[str, tuple[PhaseAction, Action]] = {
     ),
     "edit_objective": (
         PhaseAction.EDIT_OBJECTIVES,
-        lambda w, c: w.app.edit_objective(ADMIN, c["obj"], title="Renamed"),
+        lambda w, c: w.app.edit_objective(ADMIN, EditObjective(c["obj"], title="Renamed")),
     ),
     "align_objective": (
         PhaseAction.EDIT_OBJECTIVES,
-        lambda w, c: w.app.align_objective(ADMIN, c["obj"], to_objective_id=c["parent"]),
+        lambda w, c: w.app.align_objective(
+            ADMIN, AlignObjective(c["obj"], to_objective_id=c["parent"])
+        ),
     ),
     "archive_objective": (
         PhaseAction.EDIT_OBJECTIVES,
-        lambda w, c: w.app.archive_objective(ADMIN, c["obj"]),
+        lambda w, c: w.app.archive_objective(ADMIN, ArchiveObjective(c["obj"])),
     ),
     "add_key_result": (
         PhaseAction.EDIT_OBJECTIVES,
@@ -179,45 +204,51 @@ ACTIONS: dict[str, tuple[PhaseAction, Action]] = {
     ),
     "edit_key_result": (
         PhaseAction.EDIT_OBJECTIVES,
-        lambda w, c: w.app.edit_key_result(ADMIN, c["obj"], c["kr"], {"title": "Renamed KR"}),
+        lambda w, c: w.app.edit_key_result(
+            ADMIN, EditKeyResult(c["obj"], c["kr"], {"title": "Renamed KR"})
+        ),
     ),
     "archive_key_result": (
         PhaseAction.EDIT_OBJECTIVES,
-        lambda w, c: w.app.archive_key_result(ADMIN, c["obj"], c["kr2"]),
+        lambda w, c: w.app.archive_key_result(ADMIN, ArchiveKeyResult(c["obj"], c["kr2"])),
     ),
     "set_weights": (
         PhaseAction.EDIT_OBJECTIVES,
-        lambda w, c: w.app.set_weights(ADMIN, c["obj"], {c["kr"]: 3.0}),
+        lambda w, c: w.app.set_weights(ADMIN, SetWeights(c["obj"], {c["kr"]: 3.0})),
     ),
     "link_issue": (
         PhaseAction.EDIT_OBJECTIVES,
         lambda w, c: w.app.link_issue(
-            ADMIN, c["obj"], c["kr"], tracker="github", issue_key="acme/app#2"
+            ADMIN, LinkIssue(c["obj"], c["kr"], tracker="github", issue_key="acme/app#2")
         ),
     ),
     "unlink_issue": (
         PhaseAction.EDIT_OBJECTIVES,
         lambda w, c: w.app.unlink_issue(
-            ADMIN, c["obj"], c["kr"], tracker="github", issue_key="acme/app#1"
+            ADMIN, UnlinkIssue(c["obj"], c["kr"], tracker="github", issue_key="acme/app#1")
         ),
     ),
     "check_in": (
         PhaseAction.CHECK_IN,
-        lambda w, c: w.app.check_in(ADMIN, c["obj"], c["kr"], percent=50, status="on_track"),
+        lambda w, c: w.app.check_in(
+            ADMIN, CheckIn(c["obj"], c["kr"], percent=50, status="on_track")
+        ),
     ),
     "add_note": (
         PhaseAction.NOTE,
-        lambda w, c: w.app.add_note(ADMIN, c["obj"], topic="progress", text="going well"),
+        lambda w, c: w.app.add_note(ADMIN, AddNote(c["obj"], topic="progress", text="going well")),
     ),
     "record_retrospective": (
         PhaseAction.RETROSPECTIVE,
         lambda w, c: w.app.record_retrospective(
             ADMIN,
-            c["obj"],
-            scores={c["kr"]: 0.5},
-            problems="p",
-            improvements="i",
-            next_focus="n",
+            RecordRetrospective(
+                c["obj"],
+                scores={c["kr"]: 0.5},
+                problems="p",
+                improvements="i",
+                next_focus="n",
+            ),
         ),
     ),
 }
@@ -237,7 +268,7 @@ def build_ctx(w: World, phase: Phase) -> Ctx:
     parent = w.objective(cycle, team_id=team, level="organization", title="Parent")
     kr = w.kr(obj, title="First")
     kr2 = w.kr(obj, title="Second")
-    w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="acme/app#1")
+    w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="acme/app#1"))
     w.advance(cycle, phase)
     return {"cycle": cycle, "team": team, "obj": obj, "parent": parent, "kr": kr, "kr2": kr2}
 
@@ -270,7 +301,7 @@ def test_launch_refuses_objectives(w: World) -> None:
 def test_closed_cycle_message_says_read_only(w: World) -> None:
     ctx = build_ctx(w, Phase.CLOSED)
     with pytest.raises(PhaseRuleViolation, match="closed"):
-        w.app.add_note(ADMIN, ctx["obj"], topic="progress", text="late")
+        w.app.add_note(ADMIN, AddNote(ctx["obj"], topic="progress", text="late"))
 
 
 # ================================================================= teams
@@ -279,23 +310,26 @@ def test_closed_cycle_message_says_read_only(w: World) -> None:
 def test_team_member_role_must_be_known_and_same_role_is_a_no_op(w: World) -> None:
     team = w.team(managers=["mia"])
     with refused(w, InvalidCommand, team):
-        w.app.set_team_member(ADMIN, team, user_id="bob", role="owner")
+        w.app.set_team_member(ADMIN, SetTeamMember(team, user_id="bob", role="owner"))
     with refused(w, InvalidCommand, team):
-        w.app.set_team_member(ADMIN, team, user_id="  ", role="member")
+        w.app.set_team_member(ADMIN, SetTeamMember(team, user_id="  ", role="member"))
     version = w.version(team)
-    assert w.app.set_team_member(ADMIN, team, user_id="mia", role="manager").version == version
-    w.app.set_team_member(ADMIN, team, user_id="mia", role="member")
+    assert (
+        w.app.set_team_member(ADMIN, SetTeamMember(team, user_id="mia", role="manager")).version
+        == version
+    )
+    w.app.set_team_member(ADMIN, SetTeamMember(team, user_id="mia", role="member"))
     assert not w.get(team).is_manager("mia")
 
 
 def test_team_needs_a_name_and_a_parent_in_the_same_org(w: World) -> None:
     with refused(w, InvalidCommand):
-        w.app.form_team(ADMIN, name=" ", parent_id=None)
+        w.app.form_team(ADMIN, FormTeam(name=" ", parent_id=None))
     parent = w.team()
     with refused(w, NotFound):
-        w.app.form_team(OTHER_ADMIN, name="Spies", parent_id=parent)
+        w.app.form_team(OTHER_ADMIN, FormTeam(name="Spies", parent_id=parent))
     with refused(w, NotFound):
-        w.app.form_team(ADMIN, name="Orphan", parent_id=uuid4())
+        w.app.form_team(ADMIN, FormTeam(name="Orphan", parent_id=uuid4()))
 
 
 # ===================================================== drafting objectives
@@ -304,17 +338,20 @@ def test_team_needs_a_name_and_a_parent_in_the_same_org(w: World) -> None:
 def test_individual_objective_needs_owner_user(w: World) -> None:
     cycle = w.cycle()
     with refused(w, InvalidCommand):  # an admin is not implicitly the owner
-        w.app.draft_objective(ADMIN, cycle_id=cycle, title="Mine", level="individual")
+        w.app.draft_objective(
+            ADMIN, DraftObjective(cycle_id=cycle, title="Mine", level="individual")
+        )
     with refused(w, InvalidCommand):
         w.app.draft_objective(
-            ADMIN, cycle_id=cycle, title="Mine", level="individual", owner_user_id="  "
+            ADMIN,
+            DraftObjective(cycle_id=cycle, title="Mine", level="individual", owner_user_id="  "),
         )
 
 
 def test_member_drafting_individual_objective_owns_it(w: World) -> None:
     cycle = w.cycle()
     written = w.app.draft_objective(
-        member("olly"), cycle_id=cycle, title="Mine", level="individual"
+        member("olly"), DraftObjective(cycle_id=cycle, title="Mine", level="individual")
     )
     assert w.obj(written.id).owner_user_id == "olly"
 
@@ -324,17 +361,22 @@ def test_team_and_org_objectives_need_owner_team_and_no_owner_user(w: World, lev
     cycle = w.cycle()
     team = w.team()
     with refused(w, InvalidCommand):
-        w.app.draft_objective(ADMIN, cycle_id=cycle, title="T", level=level)
+        w.app.draft_objective(ADMIN, DraftObjective(cycle_id=cycle, title="T", level=level))
     with refused(w, InvalidCommand):
         w.app.draft_objective(
-            ADMIN, cycle_id=cycle, title="T", level=level, owner_team_id=team, owner_user_id="olly"
+            ADMIN,
+            DraftObjective(
+                cycle_id=cycle, title="T", level=level, owner_team_id=team, owner_user_id="olly"
+            ),
         )
 
 
 def test_objective_owner_team_must_exist_in_the_org(w: World) -> None:
     cycle = w.cycle()
     with refused(w, NotFound):
-        w.app.draft_objective(ADMIN, cycle_id=cycle, title="T", level="team", owner_team_id=uuid4())
+        w.app.draft_objective(
+            ADMIN, DraftObjective(cycle_id=cycle, title="T", level="team", owner_team_id=uuid4())
+        )
 
 
 @pytest.mark.parametrize(
@@ -348,18 +390,20 @@ def test_objective_fields_are_validated(w: World, overrides: dict[str, Any]) -> 
     fields: dict[str, Any] = {"title": "T", "level": "team", "owner_team_id": team}
     fields.update(overrides)
     with refused(w, InvalidCommand):
-        w.app.draft_objective(ADMIN, cycle_id=cycle, **fields)
+        w.app.draft_objective(ADMIN, DraftObjective(cycle_id=cycle, **fields))
 
 
 def test_objective_in_unknown_or_foreign_cycle_is_not_found(w: World) -> None:
     cycle = w.cycle()
     with refused(w, NotFound):
         w.app.draft_objective(
-            OTHER_ADMIN, cycle_id=cycle, title="T", level="individual", owner_user_id="x"
+            OTHER_ADMIN,
+            DraftObjective(cycle_id=cycle, title="T", level="individual", owner_user_id="x"),
         )
     with refused(w, NotFound):
         w.app.draft_objective(
-            ADMIN, cycle_id=uuid4(), title="T", level="individual", owner_user_id="x"
+            ADMIN,
+            DraftObjective(cycle_id=uuid4(), title="T", level="individual", owner_user_id="x"),
         )
 
 
@@ -367,15 +411,15 @@ def test_edit_objective_changes_only_named_fields(w: World) -> None:
     cycle = w.cycle()
     obj = w.objective(cycle, visibility="private")
     version = w.version(obj)
-    w.app.edit_objective(ADMIN, obj, description="why")
+    w.app.edit_objective(ADMIN, EditObjective(obj, description="why"))
     o = w.obj(obj)
     assert (o.title, o.description, o.visibility) == ("Ship the thing", "why", "private")
     # the same values again write nothing
-    assert w.app.edit_objective(ADMIN, obj, description="why").version == version + 1
+    assert w.app.edit_objective(ADMIN, EditObjective(obj, description="why")).version == version + 1
     with refused(w, InvalidCommand, obj):
-        w.app.edit_objective(ADMIN, obj, visibility="secret")
+        w.app.edit_objective(ADMIN, EditObjective(obj, visibility="secret"))
     with refused(w, InvalidCommand, obj):
-        w.app.edit_objective(ADMIN, obj, title=" ")
+        w.app.edit_objective(ADMIN, EditObjective(obj, title=" "))
 
 
 # ============================================================ key results
@@ -400,7 +444,7 @@ def test_add_key_result_answers_its_id_and_the_objective_version(
     w: World, drafting: tuple[UUID, UUID]
 ) -> None:
     _, obj = drafting
-    written = w.app.add_key_result(ADMIN, obj, title="K", mode="percentage")
+    written = w.app.add_key_result(ADMIN, AddKeyResult(obj, title="K", mode="percentage"))
     assert written.id == obj
     assert written.version == w.version(obj) == 2
     assert written.key_result_id is not None
@@ -423,13 +467,13 @@ def test_numeric_target_equal_to_start_is_refused_on_edit(
     _, obj = drafting
     kr = w.kr(obj, "numeric", start=10, target=20)
     with refused(w, InvalidCommand, obj):
-        w.app.edit_key_result(ADMIN, obj, kr, {"target": 10.0})
+        w.app.edit_key_result(ADMIN, EditKeyResult(obj, kr, {"target": 10.0}))
     with refused(w, InvalidCommand, obj):
-        w.app.edit_key_result(ADMIN, obj, kr, {"start": 20.0})
+        w.app.edit_key_result(ADMIN, EditKeyResult(obj, kr, {"start": 20.0}))
     with refused(w, InvalidCommand, obj):
-        w.app.edit_key_result(ADMIN, obj, kr, {"start": 7.0, "target": 7.0})
+        w.app.edit_key_result(ADMIN, EditKeyResult(obj, kr, {"start": 7.0, "target": 7.0}))
     with refused(w, InvalidCommand, obj):
-        w.app.edit_key_result(ADMIN, obj, kr, {"start": None})
+        w.app.edit_key_result(ADMIN, EditKeyResult(obj, kr, {"start": None}))
     k = w.obj(obj).key_result(kr)
     assert (k.start, k.target) == (10.0, 20.0)
 
@@ -439,7 +483,7 @@ def test_numeric_target_may_stay_open_while_drafting(w: World, tracking: tuple[U
     kr = w.kr(obj, "numeric", start=0, unit="users")
     w.check_in(obj, kr, current=5)
     assert w.obj(obj).key_result(kr).progress() == 0.0
-    w.app.edit_key_result(ADMIN, obj, kr, {"target": 10.0})
+    w.app.edit_key_result(ADMIN, EditKeyResult(obj, kr, {"target": 10.0}))
     assert w.obj(obj).key_result(kr).progress() == pytest.approx(0.5)
 
 
@@ -449,7 +493,7 @@ def test_numeric_current_starts_at_start_and_follows_an_edited_start(
     _, obj = drafting
     kr = w.kr(obj, "numeric", start=3, target=13)
     assert w.obj(obj).key_result(kr).current == 3.0
-    w.app.edit_key_result(ADMIN, obj, kr, {"start": 5.0})
+    w.app.edit_key_result(ADMIN, EditKeyResult(obj, kr, {"start": 5.0}))
     assert w.obj(obj).key_result(kr).current == 5.0
 
 
@@ -487,7 +531,7 @@ def test_key_result_fields_must_fit_its_mode(
     args: dict[str, Any] = {"title": "K"}
     args.update(fields)
     with refused(w, InvalidCommand, obj):
-        w.app.add_key_result(ADMIN, obj, **args)
+        w.app.add_key_result(ADMIN, AddKeyResult(obj, **args))
 
 
 @pytest.mark.parametrize("weight", [-1.0, -1e-9, *BAD_NUMBERS, True])
@@ -499,7 +543,7 @@ def test_bad_weights_are_refused_on_creation_and_in_set_weights(
         w.kr(obj, weight=weight)
     kr = w.kr(obj, weight=2)
     with refused(w, InvalidCommand, obj):
-        w.app.set_weights(ADMIN, obj, {kr: weight})
+        w.app.set_weights(ADMIN, SetWeights(obj, {kr: weight}))
     assert w.obj(obj).key_result(kr).weight == 2.0
 
 
@@ -513,13 +557,13 @@ def test_nan_and_infinity_are_refused_everywhere(
     attempts: list[Callable[[], Any]] = [
         lambda: w.kr(obj, "numeric", start=bad, target=1),
         lambda: w.kr(obj, "numeric", start=0, target=bad),
-        lambda: w.app.edit_key_result(ADMIN, obj, num, {"target": bad}),
-        lambda: w.app.edit_key_result(ADMIN, obj, num, {"start": bad}),
+        lambda: w.app.edit_key_result(ADMIN, EditKeyResult(obj, num, {"target": bad})),
+        lambda: w.app.edit_key_result(ADMIN, EditKeyResult(obj, num, {"start": bad})),
         lambda: w.check_in(obj, num, current=bad),
         lambda: w.check_in(obj, pct, percent=bad),
         lambda: w.check_in(obj, pct, percent=10, confidence=bad),
         lambda: w.app.link_issue(
-            ADMIN, obj, pct, tracker="github", issue_key="acme/app#9", estimate=bad
+            ADMIN, LinkIssue(obj, pct, tracker="github", issue_key="acme/app#9", estimate=bad)
         ),
     ]
     for attempt in attempts:
@@ -533,7 +577,7 @@ def test_negative_percent_and_estimate_are_refused(w: World, tracking: tuple[UUI
     with refused(w, InvalidCommand, obj):
         w.check_in(obj, pct, percent=-1)
     with refused(w, InvalidCommand, obj):
-        w.app.link_issue(ADMIN, obj, pct, tracker="github", issue_key="a#1", estimate=-1)
+        w.app.link_issue(ADMIN, LinkIssue(obj, pct, tracker="github", issue_key="a#1", estimate=-1))
 
 
 def test_percent_above_100_is_kept_but_progress_is_clamped(
@@ -658,19 +702,25 @@ def test_edit_key_result_patch_rules(w: World, drafting: tuple[UUID, UUID]) -> N
     _, obj = drafting
     pct = w.kr(obj, assignee_id="asa", participant_ids=["pat"])
     with refused(w, InvalidCommand, obj):
-        w.app.edit_key_result(ADMIN, obj, pct, {"weight": 3})  # weights go through set_weights
+        w.app.edit_key_result(
+            ADMIN, EditKeyResult(obj, pct, {"weight": 3})
+        )  # weights go through set_weights
     with refused(w, InvalidCommand, obj):
-        w.app.edit_key_result(ADMIN, obj, pct, {"target": 3.0})  # numeric only
+        w.app.edit_key_result(ADMIN, EditKeyResult(obj, pct, {"target": 3.0}))  # numeric only
     with refused(w, InvalidCommand, obj):
-        w.app.edit_key_result(ADMIN, obj, pct, {"title": " "})
+        w.app.edit_key_result(ADMIN, EditKeyResult(obj, pct, {"title": " "}))
     with refused(w, NotFound, obj):
-        w.app.edit_key_result(ADMIN, obj, uuid4(), {"title": "x"})
+        w.app.edit_key_result(ADMIN, EditKeyResult(obj, uuid4(), {"title": "x"}))
     version = w.version(obj)
-    w.app.edit_key_result(ADMIN, obj, pct, {"participant_ids": ["pat", "pia", "pat"]})
+    w.app.edit_key_result(
+        ADMIN, EditKeyResult(obj, pct, {"participant_ids": ["pat", "pia", "pat"]})
+    )
     k = w.obj(obj).key_result(pct)
     assert (k.assignee_id, k.participant_ids) == ("asa", ["pat", "pia"])
     assert w.version(obj) == version + 1
-    w.app.edit_key_result(ADMIN, obj, pct, {"assignee_id": "asa"})  # unchanged: no event
+    w.app.edit_key_result(
+        ADMIN, EditKeyResult(obj, pct, {"assignee_id": "asa"})
+    )  # unchanged: no event
     assert w.version(obj) == version + 1
 
 
@@ -688,7 +738,7 @@ def test_weights_not_named_keep_theirs(w: World, tracking: tuple[UUID, UUID]) ->
     _, obj = tracking
     k0, k1, k2 = three_krs(w, obj, (100, 50, 0), (1, 2, 3))
     assert w.obj(obj).progress() == pytest.approx((100 + 100 + 0) / 600)
-    w.app.set_weights(ADMIN, obj, {k0: 5.0})
+    w.app.set_weights(ADMIN, SetWeights(obj, {k0: 5.0}))
     o = w.obj(obj)
     assert [o.key_result(k).weight for k in (k0, k1, k2)] == [5.0, 2.0, 3.0]
     assert o.progress() == pytest.approx((5 * 1 + 2 * 0.5) / 10)
@@ -703,7 +753,7 @@ def test_set_weights_with_unchanged_values_writes_nothing(
     _, obj = tracking
     k0, k1, _ = three_krs(w, obj, (0, 0, 0), (1, 2, 3))
     version = w.version(obj)
-    w.app.set_weights(ADMIN, obj, {k0: 1, k1: 2.0})
+    w.app.set_weights(ADMIN, SetWeights(obj, {k0: 1, k1: 2.0}))
     assert w.version(obj) == version
 
 
@@ -713,16 +763,16 @@ def test_set_weights_on_unknown_key_result_changes_none(
     _, obj = tracking
     k0, _, _ = three_krs(w, obj, (0, 0, 0), (1, 2, 3))
     with refused(w, NotFound, obj):
-        w.app.set_weights(ADMIN, obj, {k0: 9.0, uuid4(): 1.0})
+        w.app.set_weights(ADMIN, SetWeights(obj, {k0: 9.0, uuid4(): 1.0}))
     assert w.obj(obj).key_result(k0).weight == 1.0
 
 
 def test_all_zero_weights_give_the_plain_mean(w: World, tracking: tuple[UUID, UUID]) -> None:
     _, obj = tracking
     k0, k1, k2 = three_krs(w, obj, (20, 80, 50), (1, 1, 1))
-    w.app.set_weights(ADMIN, obj, {k0: 0, k1: 0, k2: 0})
+    w.app.set_weights(ADMIN, SetWeights(obj, {k0: 0, k1: 0, k2: 0}))
     assert w.obj(obj).progress() == pytest.approx(0.5)
-    w.app.set_weights(ADMIN, obj, {k1: 1})  # one non-zero weight: only it counts
+    w.app.set_weights(ADMIN, SetWeights(obj, {k1: 1}))  # one non-zero weight: only it counts
     assert w.obj(obj).progress() == pytest.approx(0.8)
 
 
@@ -743,14 +793,15 @@ def test_archived_key_result_is_out_of_every_formula(w: World, tracking: tuple[U
     o = w.obj(obj)
     assert (o.progress(), o.status()) == (pytest.approx((3 + 0.2) / 4), "behind")
 
-    w.app.archive_key_result(ADMIN, obj, done)
+    w.app.archive_key_result(ADMIN, ArchiveKeyResult(obj, done))
     o = w.obj(obj)
     assert o.key_result(done).archived
     assert (o.progress(), o.status()) == (pytest.approx(0.2), "at_risk")
 
     w.advance(cycle, Phase.RETROSPECTIVE)
     w.app.record_retrospective(
-        ADMIN, obj, scores={done: 1.0}, problems="", improvements="", next_focus=""
+        ADMIN,
+        RecordRetrospective(obj, scores={done: 1.0}, problems="", improvements="", next_focus=""),
     )
     assert w.obj(obj).achievement_rate() == pytest.approx(0.2)
 
@@ -759,13 +810,13 @@ def test_archived_key_result_refuses_changes(w: World, tracking: tuple[UUID, UUI
     _, obj = tracking
     kr = w.kr(obj)
     w.kr(obj, title="other")
-    w.app.archive_key_result(ADMIN, obj, kr)
+    w.app.archive_key_result(ADMIN, ArchiveKeyResult(obj, kr))
     for attempt in (
         lambda: w.check_in(obj, kr, percent=10),
-        lambda: w.app.set_weights(ADMIN, obj, {kr: 2.0}),
-        lambda: w.app.edit_key_result(ADMIN, obj, kr, {"title": "back"}),
-        lambda: w.app.archive_key_result(ADMIN, obj, kr),
-        lambda: w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#1"),
+        lambda: w.app.set_weights(ADMIN, SetWeights(obj, {kr: 2.0})),
+        lambda: w.app.edit_key_result(ADMIN, EditKeyResult(obj, kr, {"title": "back"})),
+        lambda: w.app.archive_key_result(ADMIN, ArchiveKeyResult(obj, kr)),
+        lambda: w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#1")),
     ):
         with refused(w, Conflict, obj):
             attempt()
@@ -774,21 +825,21 @@ def test_archived_key_result_refuses_changes(w: World, tracking: tuple[UUID, UUI
 def test_archived_objective_refuses_changes(w: World, tracking: tuple[UUID, UUID]) -> None:
     cycle, obj = tracking
     kr = w.kr(obj)
-    w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#1")
+    w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#1"))
     parent = w.objective(cycle, level="organization", title="Parent")
-    w.app.archive_objective(ADMIN, obj)
+    w.app.archive_objective(ADMIN, ArchiveObjective(obj))
     assert w.obj(obj).archived
     attempts: list[Callable[[], Any]] = [
-        lambda: w.app.edit_objective(ADMIN, obj, title="again"),
-        lambda: w.app.align_objective(ADMIN, obj, to_objective_id=parent),
-        lambda: w.app.archive_objective(ADMIN, obj),
+        lambda: w.app.edit_objective(ADMIN, EditObjective(obj, title="again")),
+        lambda: w.app.align_objective(ADMIN, AlignObjective(obj, to_objective_id=parent)),
+        lambda: w.app.archive_objective(ADMIN, ArchiveObjective(obj)),
         lambda: w.kr(obj),
-        lambda: w.app.edit_key_result(ADMIN, obj, kr, {"title": "x"}),
-        lambda: w.app.archive_key_result(ADMIN, obj, kr),
-        lambda: w.app.set_weights(ADMIN, obj, {kr: 4.0}),
+        lambda: w.app.edit_key_result(ADMIN, EditKeyResult(obj, kr, {"title": "x"})),
+        lambda: w.app.archive_key_result(ADMIN, ArchiveKeyResult(obj, kr)),
+        lambda: w.app.set_weights(ADMIN, SetWeights(obj, {kr: 4.0})),
         lambda: w.check_in(obj, kr, percent=10),
-        lambda: w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="a#2"),
-        lambda: w.app.unlink_issue(ADMIN, obj, kr, tracker="github", issue_key="a#1"),
+        lambda: w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#2")),
+        lambda: w.app.unlink_issue(ADMIN, UnlinkIssue(obj, kr, tracker="github", issue_key="a#1")),
     ]
     for attempt in attempts:
         with refused(w, Conflict, obj):
@@ -796,7 +847,7 @@ def test_archived_objective_refuses_changes(w: World, tracking: tuple[UUID, UUID
     w.advance(cycle, Phase.RETROSPECTIVE)
     with refused(w, Conflict, obj):
         w.app.record_retrospective(
-            ADMIN, obj, scores={}, problems="", improvements="", next_focus=""
+            ADMIN, RecordRetrospective(obj, scores={}, problems="", improvements="", next_focus="")
         )
 
 
@@ -804,11 +855,11 @@ def test_archived_objective_cannot_be_aligned_to(w: World, drafting: tuple[UUID,
     cycle, obj = drafting
     parent = w.objective(cycle, level="organization")
     parent_kr = w.kr(parent)
-    w.app.archive_objective(ADMIN, parent)
+    w.app.archive_objective(ADMIN, ArchiveObjective(parent))
     with refused(w, Conflict, obj):
-        w.app.align_objective(ADMIN, obj, to_objective_id=parent)
+        w.app.align_objective(ADMIN, AlignObjective(obj, to_objective_id=parent))
     with refused(w, Conflict, obj):
-        w.app.align_objective(ADMIN, obj, to_key_result_id=parent_kr)
+        w.app.align_objective(ADMIN, AlignObjective(obj, to_key_result_id=parent_kr))
 
 
 def test_archived_key_result_cannot_be_aligned_to(w: World, drafting: tuple[UUID, UUID]) -> None:
@@ -816,9 +867,9 @@ def test_archived_key_result_cannot_be_aligned_to(w: World, drafting: tuple[UUID
     parent = w.objective(cycle, level="organization")
     parent_kr = w.kr(parent)
     w.kr(parent, title="live")
-    w.app.archive_key_result(ADMIN, parent, parent_kr)
+    w.app.archive_key_result(ADMIN, ArchiveKeyResult(parent, parent_kr))
     with refused(w, Conflict, obj):
-        w.app.align_objective(ADMIN, obj, to_key_result_id=parent_kr)
+        w.app.align_objective(ADMIN, AlignObjective(obj, to_key_result_id=parent_kr))
 
 
 @pytest.mark.parametrize(
@@ -858,11 +909,13 @@ def test_achievement_rate_falls_back_to_progress_for_missing_scores(
     w.advance(cycle, Phase.RETROSPECTIVE)
     w.app.record_retrospective(
         ADMIN,
-        obj,
-        scores={scored: 1.0},
-        problems="scope creep",
-        improvements="smaller KRs",
-        next_focus="quality",
+        RecordRetrospective(
+            obj,
+            scores={scored: 1.0},
+            problems="scope creep",
+            improvements="smaller KRs",
+            next_focus="quality",
+        ),
     )
     o = w.obj(obj)
     assert o.achievement_rate() == pytest.approx((1 * 1.0 + 3 * 0.5) / 4)
@@ -882,7 +935,10 @@ def test_achievement_rate_with_zero_weights_is_the_mean_of_scores(
     b = w.kr(obj, weight=0, title="b")
     w.advance(cycle, Phase.RETROSPECTIVE)
     w.app.record_retrospective(
-        ADMIN, obj, scores={a: 0.2, b: 0.6}, problems="", improvements="", next_focus=""
+        ADMIN,
+        RecordRetrospective(
+            obj, scores={a: 0.2, b: 0.6}, problems="", improvements="", next_focus=""
+        ),
     )
     assert w.obj(obj).achievement_rate() == pytest.approx(0.4)
 
@@ -897,7 +953,10 @@ def test_scores_outside_0_1_are_refused(
     w.advance(cycle, Phase.RETROSPECTIVE)
     with refused(w, InvalidCommand, obj):
         w.app.record_retrospective(
-            ADMIN, obj, scores={other: 0.5, kr: score}, problems="", improvements="", next_focus=""
+            ADMIN,
+            RecordRetrospective(
+                obj, scores={other: 0.5, kr: score}, problems="", improvements="", next_focus=""
+            ),
         )
     assert w.obj(obj).retrospective is None
 
@@ -908,7 +967,8 @@ def test_score_bounds_are_inclusive(w: World, tracking: tuple[UUID, UUID], score
     kr = w.kr(obj)
     w.advance(cycle, Phase.RETROSPECTIVE)
     w.app.record_retrospective(
-        ADMIN, obj, scores={kr: score}, problems="", improvements="", next_focus=""
+        ADMIN,
+        RecordRetrospective(obj, scores={kr: score}, problems="", improvements="", next_focus=""),
     )
     assert w.obj(obj).achievement_rate() == score
 
@@ -919,7 +979,10 @@ def test_score_for_unknown_key_result_is_not_found(w: World, tracking: tuple[UUI
     w.advance(cycle, Phase.RETROSPECTIVE)
     with refused(w, NotFound, obj):
         w.app.record_retrospective(
-            ADMIN, obj, scores={uuid4(): 0.5}, problems="", improvements="", next_focus=""
+            ADMIN,
+            RecordRetrospective(
+                obj, scores={uuid4(): 0.5}, problems="", improvements="", next_focus=""
+            ),
         )
 
 
@@ -928,15 +991,15 @@ def test_score_for_unknown_key_result_is_not_found(w: World, tracking: tuple[UUI
 
 def test_notes_record_topic_author_and_text(w: World, drafting: tuple[UUID, UUID]) -> None:
     _, obj = drafting
-    w.app.add_note(member("mo"), obj, topic="coaching", text="  pair on it ")
+    w.app.add_note(member("mo"), AddNote(obj, topic="coaching", text="  pair on it "))
     # SPEC §9: a note lives in its NoteAdded event (history, audit), not in the state
     (note,) = [e for e in w.events(obj) if isinstance(e, Objective.NoteAdded)]
     assert (note.topic, note.actor, note.text) == ("coaching", "mo", "pair on it")
     assert not hasattr(w.obj(obj), "notes")
     with refused(w, InvalidCommand, obj):
-        w.app.add_note(ADMIN, obj, topic="gossip", text="x")
+        w.app.add_note(ADMIN, AddNote(obj, topic="gossip", text="x"))
     with refused(w, InvalidCommand, obj):
-        w.app.add_note(ADMIN, obj, topic="career", text="   ")
+        w.app.add_note(ADMIN, AddNote(obj, topic="career", text="   "))
 
 
 # ============================================================== alignment
@@ -961,12 +1024,12 @@ def test_alignment_cycle_through_objectives_is_refused(
     w: World, chain: tuple[UUID, UUID, UUID, UUID]
 ) -> None:
     _, a, b, c = chain
-    w.app.align_objective(ADMIN, a, to_objective_id=b)
-    w.app.align_objective(ADMIN, b, to_objective_id=c)
+    w.app.align_objective(ADMIN, AlignObjective(a, to_objective_id=b))
+    w.app.align_objective(ADMIN, AlignObjective(b, to_objective_id=c))
     with refused(w, AlignmentCycle, a, b, c):
-        w.app.align_objective(ADMIN, c, to_objective_id=a)
+        w.app.align_objective(ADMIN, AlignObjective(c, to_objective_id=a))
     with refused(w, AlignmentCycle, c):
-        w.app.align_objective(ADMIN, c, to_key_result_id=kr_of(w, a))
+        w.app.align_objective(ADMIN, AlignObjective(c, to_key_result_id=kr_of(w, a)))
     assert w.obj(c).parent_id is None
 
 
@@ -974,22 +1037,22 @@ def test_alignment_cycle_through_key_results_is_refused(
     w: World, chain: tuple[UUID, UUID, UUID, UUID]
 ) -> None:
     _, a, b, _ = chain
-    w.app.align_objective(ADMIN, a, to_key_result_id=kr_of(w, b))
+    w.app.align_objective(ADMIN, AlignObjective(a, to_key_result_id=kr_of(w, b)))
     assert w.obj(a).parent_id == b
     with refused(w, AlignmentCycle, a, b):
-        w.app.align_objective(ADMIN, b, to_objective_id=a)
+        w.app.align_objective(ADMIN, AlignObjective(b, to_objective_id=a))
     with refused(w, AlignmentCycle, a, b):
-        w.app.align_objective(ADMIN, b, to_key_result_id=kr_of(w, a))
+        w.app.align_objective(ADMIN, AlignObjective(b, to_key_result_id=kr_of(w, a)))
 
 
 def test_mixed_alignment_chain_cycle_is_refused(
     w: World, chain: tuple[UUID, UUID, UUID, UUID]
 ) -> None:
     _, a, b, c = chain
-    w.app.align_objective(ADMIN, a, to_objective_id=b)  # A -> B
-    w.app.align_objective(ADMIN, b, to_key_result_id=kr_of(w, c))  # B -> kr(C)
+    w.app.align_objective(ADMIN, AlignObjective(a, to_objective_id=b))  # A -> B
+    w.app.align_objective(ADMIN, AlignObjective(b, to_key_result_id=kr_of(w, c)))  # B -> kr(C)
     with refused(w, AlignmentCycle, c):
-        w.app.align_objective(ADMIN, c, to_key_result_id=kr_of(w, a))  # C -> kr(A)
+        w.app.align_objective(ADMIN, AlignObjective(c, to_key_result_id=kr_of(w, a)))  # C -> kr(A)
 
 
 @pytest.mark.parametrize("via", ["objective", "key_result"])
@@ -999,23 +1062,25 @@ def test_objective_cannot_align_to_itself(
     _, a, _, _ = chain
     target = {"to_objective_id": a} if via == "objective" else {"to_key_result_id": kr_of(w, a)}
     with refused(w, (AlignmentCycle, InvalidCommand), a):  # type: ignore[arg-type]
-        w.app.align_objective(ADMIN, a, **target)
+        w.app.align_objective(ADMIN, AlignObjective(a, **target))
 
 
 def test_realignment_and_unalignment_are_allowed(
     w: World, chain: tuple[UUID, UUID, UUID, UUID]
 ) -> None:
     _, a, b, c = chain
-    w.app.align_objective(ADMIN, a, to_objective_id=b)
-    w.app.align_objective(ADMIN, b, to_objective_id=c)
-    w.app.align_objective(ADMIN, a, to_key_result_id=kr_of(w, c))  # move A under C's KR
+    w.app.align_objective(ADMIN, AlignObjective(a, to_objective_id=b))
+    w.app.align_objective(ADMIN, AlignObjective(b, to_objective_id=c))
+    w.app.align_objective(
+        ADMIN, AlignObjective(a, to_key_result_id=kr_of(w, c))
+    )  # move A under C's KR
     o = w.obj(a)
     assert (o.aligned_to_objective_id, o.aligned_to_key_result_id, o.parent_id) == (
         None,
         kr_of(w, c),
         c,
     )
-    w.app.align_objective(ADMIN, a)  # neither: unaligned
+    w.app.align_objective(ADMIN, AlignObjective(a))  # neither: unaligned
     o = w.obj(a)
     assert (o.aligned_to_objective_id, o.aligned_to_key_result_id, o.parent_id) == (
         None,
@@ -1023,7 +1088,7 @@ def test_realignment_and_unalignment_are_allowed(
         None,
     )
     version = w.version(a)
-    w.app.align_objective(ADMIN, a)  # unchanged: no event
+    w.app.align_objective(ADMIN, AlignObjective(a))  # unchanged: no event
     assert w.version(a) == version
 
 
@@ -1033,7 +1098,9 @@ def test_align_to_both_objective_and_key_result_is_refused(
     cycle, a, b, c = chain
     team = w.obj(a).owner_team_id
     with refused(w, InvalidCommand, a):
-        w.app.align_objective(ADMIN, a, to_objective_id=b, to_key_result_id=kr_of(w, c))
+        w.app.align_objective(
+            ADMIN, AlignObjective(a, to_objective_id=b, to_key_result_id=kr_of(w, c))
+        )
     with refused(w, InvalidCommand):
         w.objective(
             cycle,
@@ -1062,23 +1129,25 @@ def test_alignment_across_organizations_is_not_found(
     foreign = other.objective(other_cycle)
     foreign_kr = other.kr(foreign)
     with refused(w, NotFound, a, foreign):
-        w.app.align_objective(ADMIN, a, to_objective_id=foreign)
+        w.app.align_objective(ADMIN, AlignObjective(a, to_objective_id=foreign))
     with refused(w, NotFound, a, foreign):
-        w.app.align_objective(ADMIN, a, to_key_result_id=foreign_kr)
+        w.app.align_objective(ADMIN, AlignObjective(a, to_key_result_id=foreign_kr))
     with refused(w, NotFound, a):
-        w.app.align_objective(ADMIN, a, to_key_result_id=uuid4())
+        w.app.align_objective(ADMIN, AlignObjective(a, to_key_result_id=uuid4()))
     with refused(w, NotFound, foreign):
         other.app.draft_objective(
             OTHER_ADMIN,
-            cycle_id=other_cycle,
-            title="x",
-            level="individual",
-            owner_user_id="x",
-            aligned_to_objective_id=b,
+            DraftObjective(
+                cycle_id=other_cycle,
+                title="x",
+                level="individual",
+                owner_user_id="x",
+                aligned_to_objective_id=b,
+            ),
         )
     # and the other org's admin cannot re-align our objectives either
     with refused(w, NotFound, a):
-        w.app.align_objective(OTHER_ADMIN, a, to_objective_id=foreign)
+        w.app.align_objective(OTHER_ADMIN, AlignObjective(a, to_objective_id=foreign))
 
 
 def test_alignment_across_cycles_is_refused(w: World, chain: tuple[UUID, UUID, UUID, UUID]) -> None:
@@ -1087,9 +1156,9 @@ def test_alignment_across_cycles_is_refused(w: World, chain: tuple[UUID, UUID, U
     elsewhere = w.objective(next_cycle, level="organization")
     elsewhere_kr = w.kr(elsewhere)
     with refused(w, InvalidCommand, a):
-        w.app.align_objective(ADMIN, a, to_objective_id=elsewhere)
+        w.app.align_objective(ADMIN, AlignObjective(a, to_objective_id=elsewhere))
     with refused(w, InvalidCommand, a):
-        w.app.align_objective(ADMIN, a, to_key_result_id=elsewhere_kr)
+        w.app.align_objective(ADMIN, AlignObjective(a, to_key_result_id=elsewhere_kr))
     with refused(w, InvalidCommand):
         w.objective(next_cycle, owner_user_id="olly", aligned_to_objective_id=a)
 
@@ -1102,15 +1171,20 @@ def test_expected_version_gives_if_match_semantics(w: World, tracking: tuple[UUI
     kr = w.kr(obj)
     version = w.version(obj)
     with refused(w, VersionMismatch, obj):
-        w.app.check_in(ADMIN, obj, kr, percent=10, status="on_track", expected_version=version - 1)
+        w.app.check_in(
+            ADMIN, CheckIn(obj, kr, percent=10, status="on_track", expected_version=version - 1)
+        )
     with refused(w, VersionMismatch, obj):
-        w.app.add_key_result(ADMIN, obj, title="x", mode="percentage", expected_version=1)
+        w.app.add_key_result(
+            ADMIN, AddKeyResult(obj, title="x", mode="percentage", expected_version=1)
+        )
     with refused(w, VersionMismatch, obj):
         w.app.link_issue(
-            ADMIN, obj, kr, tracker="github", issue_key="a#1", expected_version=version + 1
+            ADMIN,
+            LinkIssue(obj, kr, tracker="github", issue_key="a#1", expected_version=version + 1),
         )
     written = w.app.check_in(
-        ADMIN, obj, kr, percent=10, status="on_track", expected_version=version
+        ADMIN, CheckIn(obj, kr, percent=10, status="on_track", expected_version=version)
     )
     assert written.version == version + 1
     assert written.position == w.position()
@@ -1120,7 +1194,8 @@ def test_written_positions_increase(w: World, tracking: tuple[UUID, UUID]) -> No
     _, obj = tracking
     kr = w.kr(obj)
     positions = [
-        w.app.check_in(ADMIN, obj, kr, percent=p, status="on_track").position for p in (1, 2, 3)
+        w.app.check_in(ADMIN, CheckIn(obj, kr, percent=p, status="on_track")).position
+        for p in (1, 2, 3)
     ]
     assert positions == sorted(set(positions))
     assert positions[-1] == w.position()
@@ -1132,28 +1207,32 @@ def test_written_positions_increase(w: World, tracking: tuple[UUID, UUID]) -> No
 def test_every_event_carries_the_acting_user(w: World) -> None:
     """SPEC §2: every event records the acting user (``actor``) and the time."""
     cycle = w.cycle(Phase.LAUNCH)
-    w.app.advance_cycle_phase(ADMIN, cycle, "drafting")
+    w.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "drafting"))
     team = w.team(managers=["mia"])
     mia, asa, mo = member("mia"), member("asa"), member("mo")
     app = w.app
-    obj = app.draft_objective(mia, cycle_id=cycle, title="T", level="team", owner_team_id=team).id
+    obj = app.draft_objective(
+        mia, DraftObjective(cycle_id=cycle, title="T", level="team", owner_team_id=team)
+    ).id
     parent = w.objective(cycle, team_id=team, level="organization")
     kr = w.kr(obj, assignee_id="asa", actor=mia)
     kr2 = w.kr(obj, "numeric", start=0, target=4, actor=mia)
-    app.edit_objective(mia, obj, description="why")
-    app.align_objective(mia, obj, to_objective_id=parent)
-    app.edit_key_result(mia, obj, kr2, {"unit": "pcs"})
-    app.set_weights(mia, obj, {kr2: 2.0})
-    app.link_issue(asa, obj, kr, tracker="github", issue_key="a#1")
-    app.link_issue(asa, obj, kr, tracker="github", issue_key="a#2")
-    app.unlink_issue(asa, obj, kr, tracker="github", issue_key="a#2")
-    app.add_note(mo, obj, topic="progress", text="hi")
-    app.advance_cycle_phase(ADMIN, cycle, "tracking")
-    app.check_in(asa, obj, kr, percent=40, status="on_track")
+    app.edit_objective(mia, EditObjective(obj, description="why"))
+    app.align_objective(mia, AlignObjective(obj, to_objective_id=parent))
+    app.edit_key_result(mia, EditKeyResult(obj, kr2, {"unit": "pcs"}))
+    app.set_weights(mia, SetWeights(obj, {kr2: 2.0}))
+    app.link_issue(asa, LinkIssue(obj, kr, tracker="github", issue_key="a#1"))
+    app.link_issue(asa, LinkIssue(obj, kr, tracker="github", issue_key="a#2"))
+    app.unlink_issue(asa, UnlinkIssue(obj, kr, tracker="github", issue_key="a#2"))
+    app.add_note(mo, AddNote(obj, topic="progress", text="hi"))
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "tracking"))
+    app.check_in(asa, CheckIn(obj, kr, percent=40, status="on_track"))
     app.report_issue_event(ADMIN, report("ev-1", "done", issue_key="a#1"))
-    app.archive_key_result(mia, obj, kr2)
-    app.advance_cycle_phase(ADMIN, cycle, "retrospective")
-    app.record_retrospective(mia, obj, scores={}, problems="", improvements="", next_focus="")
+    app.archive_key_result(mia, ArchiveKeyResult(obj, kr2))
+    app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "retrospective"))
+    app.record_retrospective(
+        mia, RecordRetrospective(obj, scores={}, problems="", improvements="", next_focus="")
+    )
 
     expected_actor = {
         "Drafted": "mia",
@@ -1197,7 +1276,7 @@ def test_issue_status_events_carry_the_issue_event_id(
 ) -> None:
     _, obj = tracking
     kr = w.kr(obj, "issues")
-    w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key="acme/app#1")
+    w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="acme/app#1"))
     w.app.report_issue_event(ADMIN, report("gh-delivery-7f3a", "in_progress"))
     w.app.report_issue_event(ADMIN, report("gh-delivery-8b4c", "done", minutes=5))
     changes = [e for e in w.events(obj) if type(e).__name__ == "IssueStatusChanged"]
@@ -1228,7 +1307,7 @@ def test_snapshots_give_the_same_state_as_replaying_every_event(
     cycle, obj = tracking
     pct = w.kr(obj, assignee_id="asa", participant_ids=["pat"])
     ms = w.kr(obj, "milestone", milestones=["a", "b"], weight=2)
-    w.app.link_issue(ADMIN, obj, pct, tracker="github", issue_key="a#1", estimate=2)
+    w.app.link_issue(ADMIN, LinkIssue(obj, pct, tracker="github", issue_key="a#1", estimate=2))
     for i in range(110):
         w.check_in(obj, pct, percent=i, confidence=0.5)
     w.check_in(obj, ms, milestones_done=[1], status="at_risk")
@@ -1236,7 +1315,8 @@ def test_snapshots_give_the_same_state_as_replaying_every_event(
     assert list(w.app.snapshots.get(obj)), "no snapshot was taken"
     w.advance(cycle, Phase.RETROSPECTIVE)
     w.app.record_retrospective(
-        ADMIN, obj, scores={ms: 0.25}, problems="p", improvements="i", next_focus="n"
+        ADMIN,
+        RecordRetrospective(obj, scores={ms: 0.25}, problems="p", improvements="i", next_focus="n"),
     )
     loaded = w.obj(obj)
     replayed = project_aggregate(None, w.app.events.get(obj))

@@ -17,6 +17,7 @@ from eventsourcing.application import project_aggregate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from commands.messages import AlignObjective, ArchiveKeyResult, LinkIssue, SetWeights
 from domain.errors import AlignmentCycle, Conflict, InvalidCommand
 from domain.values import Phase
 from tests.builders import ADMIN, INTEGRATION, World, memory_app, report
@@ -118,7 +119,7 @@ def test_random_sequences_keep_progress_equal_to_an_independent_model(
     ]
     for n, estimate in enumerate(estimates):
         w.app.link_issue(
-            ADMIN, obj, ids[3], tracker="github", issue_key=f"i#{n}", estimate=estimate
+            ADMIN, LinkIssue(obj, ids[3], tracker="github", issue_key=f"i#{n}", estimate=estimate)
         )
         model[3].issues[f"i#{n}"] = (None, estimate)
     w.advance(cycle, Phase.TRACKING)
@@ -137,9 +138,9 @@ def test_random_sequences_keep_progress_equal_to_an_independent_model(
             named = {ids[i]: float(v) for i, v in op[1].items()}
             if any(model[i].archived for i in op[1]):
                 with pytest.raises(Conflict):
-                    w.app.set_weights(ADMIN, obj, named)
+                    w.app.set_weights(ADMIN, SetWeights(obj, named))
             else:
-                w.app.set_weights(ADMIN, obj, named)
+                w.app.set_weights(ADMIN, SetWeights(obj, named))
                 for i, v in op[1].items():
                     model[i].weight = float(v)
             continue
@@ -148,12 +149,12 @@ def test_random_sequences_keep_progress_equal_to_an_independent_model(
         if kr.archived:
             with pytest.raises(Conflict):
                 if kind == "archive":
-                    w.app.archive_key_result(ADMIN, obj, ids[i])
+                    w.app.archive_key_result(ADMIN, ArchiveKeyResult(obj, ids[i]))
                 else:
                     w.check_in(obj, ids[i], status=op[2], **_value(kr, op[3]))
             continue
         if kind == "archive":
-            w.app.archive_key_result(ADMIN, obj, ids[i])
+            w.app.archive_key_result(ADMIN, ArchiveKeyResult(obj, ids[i]))
             kr.archived = True
             continue
         _, _, status, raw = op
@@ -236,10 +237,10 @@ def test_random_alignments_never_make_a_cycle(moves: list[tuple[int, str, int]])
             args = {"to_key_result_id": krs[target]}
         if new_parent is not None and child in ancestors(new_parent):
             with pytest.raises((AlignmentCycle, InvalidCommand)):
-                w.app.align_objective(ADMIN, objs[child], **args)
+                w.app.align_objective(ADMIN, AlignObjective(objs[child], **args))
             assert w.version(objs[child]) == version
         else:
-            w.app.align_objective(ADMIN, objs[child], **args)
+            w.app.align_objective(ADMIN, AlignObjective(objs[child], **args))
             parent[child] = new_parent
 
     for i, o in enumerate(objs):
@@ -272,7 +273,7 @@ def test_issue_status_is_the_newest_first_delivery(
     obj = w.objective(cycle)
     kr = w.kr(obj, "issues")
     for n in range(2):
-        w.app.link_issue(ADMIN, obj, kr, tracker="github", issue_key=f"i#{n}")
+        w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key=f"i#{n}"))
     w.advance(cycle, Phase.TRACKING)
 
     reports = [

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from commands.issue_event import IssueEvent
+from commands.messages import AddKeyResult, AddNote, DraftObjective, FormTeam, PlanCycle
 from domain.errors import InvalidCommand
 from domain.text import check_text, storable
 from tests.builders import ADMIN, INTEGRATION, World, memory_app
@@ -31,22 +32,28 @@ def test_every_entry_point_refuses_it(text: str) -> None:
     with pytest.raises(InvalidCommand):
         app.plan_cycle(
             ADMIN,
-            name=text,
-            start_date=date(2026, 1, 1),
-            end_date=date(2026, 2, 1),
-            cadence="custom",
+            PlanCycle(
+                name=text,
+                start_date=date(2026, 1, 1),
+                end_date=date(2026, 2, 1),
+                cadence="custom",
+            ),
         )
     with pytest.raises(InvalidCommand):
-        app.form_team(ADMIN, name=text, parent_id=None)
+        app.form_team(ADMIN, FormTeam(name=text, parent_id=None))
     w = World(app)
     cycle = w.cycle()
     with pytest.raises(InvalidCommand):
-        app.draft_objective(ADMIN, cycle_id=cycle, title=text, level="team", owner_team_id=w.team())
+        app.draft_objective(
+            ADMIN, DraftObjective(cycle_id=cycle, title=text, level="team", owner_team_id=w.team())
+        )
     objective = w.objective(cycle)
     with pytest.raises(InvalidCommand):
-        app.add_key_result(ADMIN, objective, title="ok", mode="percentage", assignee_id=text)
+        app.add_key_result(
+            ADMIN, AddKeyResult(objective, title="ok", mode="percentage", assignee_id=text)
+        )
     with pytest.raises(InvalidCommand):
-        app.add_note(ADMIN, objective, topic="progress", text=text)
+        app.add_note(ADMIN, AddNote(objective, topic="progress", text=text))
     with pytest.raises(InvalidCommand):
         app.report_issue_event(
             INTEGRATION,
