@@ -31,7 +31,16 @@ from commands.messages import (
     SetTeamMember,
     SetWeights,
 )
-from domain.values import TokenRole
+from domain.values import (
+    Cadence,
+    KeyResultStatus,
+    Level,
+    NoteTopic,
+    Phase,
+    ProgressMode,
+    TeamRole,
+    TokenRole,
+)
 from entrypoints.demo import story
 from entrypoints.demo.clock import DemoClock
 
@@ -101,11 +110,12 @@ class Teller:
             parent_id = self.loaded.teams[team.parent] if team.parent else None
             team_id = self.app.form_team(ADMIN, FormTeam(name=team.name, parent_id=parent_id)).id
             self.app.set_team_member(
-                ADMIN, SetTeamMember(team_id, user_id=team.manager, role="manager")
+                ADMIN, SetTeamMember(team_id, user_id=team.manager, role=TeamRole.MANAGER)
             )
             for member in team.members:
                 self.app.set_team_member(
-                    actor(team.manager), SetTeamMember(team_id, user_id=member, role="member")
+                    actor(team.manager),
+                    SetTeamMember(team_id, user_id=member, role=TeamRole.MEMBER),
                 )
             self.loaded.teams[team.name] = team_id
 
@@ -116,11 +126,11 @@ class Teller:
                 name=f"{start:%Y} Q{(start.month - 1) // 3 + 1}",
                 start_date=start,
                 end_date=end,
-                cadence="quarter",
+                cadence=Cadence.QUARTER,
             ),
         ).id
         self.loaded.cycles[role] = cycle
-        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "drafting"))
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, Phase.DRAFTING))
         return cycle
 
     def objective(self, cycle: UUID, objective: story.Objective) -> None:
@@ -131,7 +141,7 @@ class Teller:
             DraftObjective(
                 title=objective.title,
                 cycle_id=cycle,
-                level=objective.level,
+                level=Level(objective.level),
                 owner_team_id=self.loaded.teams[objective.owner_team],
                 aligned_to_key_result_id=self.loaded.key_results[to_kr][1] if to_kr else None,
                 aligned_to_objective_id=self.loaded.objectives[to_objective]
@@ -143,7 +153,10 @@ class Teller:
         self.loaded.objectives[objective.title] = objective_id
         for kr in objective.key_results:
             written = self.app.add_key_result(
-                ADMIN, AddKeyResult(objective_id, title=kr.title, mode=kr.mode, **kr.options)
+                ADMIN,
+                AddKeyResult(
+                    objective_id, title=kr.title, mode=ProgressMode(kr.mode), **kr.options
+                ),
             )
             assert written.key_result_id is not None
             self.loaded.key_results[kr.title] = (objective_id, written.key_result_id)
@@ -151,7 +164,9 @@ class Teller:
     def note(self, note: story.Note) -> None:
         self.app.add_note(
             actor(note.who),
-            AddNote(self.loaded.objectives[note.objective], topic=note.topic, text=note.text),
+            AddNote(
+                self.loaded.objectives[note.objective], topic=NoteTopic(note.topic), text=note.text
+            ),
         )
 
     # -- a week of check-ins -----------------------------------------------
@@ -173,7 +188,7 @@ class Teller:
             CheckIn(
                 objective_id,
                 kr_id,
-                status=status,
+                status=KeyResultStatus(status),
                 percent=value if mode == "percentage" else None,
                 current=value if mode not in ("percentage", "milestone") else None,
                 milestones_done=list(range(int(value))) if mode == "milestone" else None,
@@ -202,7 +217,7 @@ class Teller:
                         event_id=f"demo-{issue.tracker}-{issue.key}-w{week}",
                         tracker=issue.tracker,
                         issue_key=issue.key,
-                        status=status,
+                        status=KeyResultStatus(status),
                         raw_status=status.replace("_", " "),
                         occurred_at=self.clock.now - timedelta(hours=2),
                         estimate=float(issue.estimate),
@@ -220,13 +235,13 @@ class Teller:
         self.clock.advance(days=3)
         self.objective(cycle, story.PREVIOUS_OBJECTIVE)
         self.clock.advance(days=10)
-        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "tracking"))
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, Phase.TRACKING))
         for week in range(1, story.PREVIOUS_WEEKS + 1):
             self.clock.now = at_midnight(start) + timedelta(weeks=week, hours=10)
             for series in story.PREVIOUS_SERIES:
                 self.check_in(series, week)
         self.clock.now = at_midnight(end) + timedelta(days=2)
-        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "retrospective"))
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, Phase.RETROSPECTIVE))
         self.note(story.PREVIOUS_APPRAISAL)
         retro = story.PREVIOUS_RETROSPECTIVE
         self.app.record_retrospective(
@@ -242,7 +257,7 @@ class Teller:
             ),
         )
         self.clock.advance(days=5)
-        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "closed"))
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, Phase.CLOSED))
 
     def current_cycle(self, start: date, today: date) -> None:
         end = (start + timedelta(days=95)).replace(day=1) - timedelta(days=1)
@@ -275,7 +290,7 @@ class Teller:
                 )
         self.note(story.GOAL_SETTING_NOTE)
         self.clock.now = at_midnight(start) + timedelta(hours=9)
-        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, "tracking"))
+        self.app.advance_cycle_phase(ADMIN, AdvanceCyclePhase(cycle, Phase.TRACKING))
         weeks = max(1, (today - start).days // 7)
         for week in range(1, weeks + 1):
             self.clock.now = at_midnight(start) + timedelta(weeks=week, hours=9)
