@@ -217,7 +217,7 @@ class Teller:
                         event_id=f"demo-{issue.tracker}-{issue.key}-w{week}",
                         tracker=issue.tracker,
                         issue_key=issue.key,
-                        status=KeyResultStatus(status),
+                        status=status,
                         raw_status=status.replace("_", " "),
                         occurred_at=self.clock.now - timedelta(hours=2),
                         estimate=float(issue.estimate),
