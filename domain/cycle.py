@@ -6,9 +6,10 @@ table lives here (``PHASE_ALLOWS``) so every aggregate asks one place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from eventsourcing.domain import Aggregate, event
 
@@ -211,3 +212,19 @@ def _as_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+CycleRow = TypeVar("CycleRow", bound=Mapping[str, Any])
+
+
+def current_cycle(cycles: Iterable[CycleRow]) -> CycleRow | None:
+    """The cycle a reader means by "now": the one in tracking (the latest starting, if
+    several), else the latest starting of all; None without cycles.
+
+    ``cycles`` are the cycles read model's rows (``phase``, ``start_date``,
+    ``end_date``; dates as ISO text or dates, which sort alike).
+    """
+    every = list(cycles)
+    tracking = [c for c in every if c["phase"] == Phase.TRACKING]
+    chosen = tracking or every
+    return max(chosen, key=lambda c: (str(c["start_date"]), str(c["end_date"]))) if chosen else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.errors import Conflict, InvalidCommand
@@ -22,6 +22,18 @@ from domain.progress import (
 )
 from domain.text import check_text, optional_text, required_text
 from domain.values import IssueStatus, KeyResultStatus, ProgressMode
+
+STALE_AFTER = timedelta(days=14)
+"""A key result with no check-in for this long is stale (the dashboard lists it)."""
+
+
+def is_stale(last_check_in_at: datetime | str | None, now: datetime) -> bool:
+    """No check-in yet, or the last one (a moment, or its ISO text) before ``now - STALE_AFTER``."""
+    if last_check_in_at is None:
+        return True
+    if isinstance(last_check_in_at, str):
+        last_check_in_at = datetime.fromisoformat(last_check_in_at)
+    return last_check_in_at < now - STALE_AFTER
 
 
 def issue_ref(tracker: str, issue_key: str) -> str:
