@@ -14,7 +14,7 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 def test_a_key_result_is_stale_without_a_check_in_in_fourteen_days() -> None:
-    assert STALE_AFTER == timedelta(days=14)
+    assert timedelta(days=14) == STALE_AFTER
     assert is_stale(None, NOW)
     assert not is_stale(NOW - STALE_AFTER, NOW)  # exactly 14 days: not yet
     assert is_stale(NOW - STALE_AFTER - timedelta(microseconds=1), NOW)
