@@ -116,3 +116,11 @@ def alignment_forest(
         if node in children:
             children[node] = kept
     return [node for node in ordered if node in top], {k: v for k, v in children.items() if v}
+
+
+def counts_for_aligned_key_result(
+    key_result_id: str, child_aligned_key_result_id: str | None, child_archived: bool
+) -> bool:
+    """Whether a child objective's progress counts in an ``aligned`` key result's mean:
+    it hangs from that key result and is live (an archived child no longer counts)."""
+    return child_aligned_key_result_id == key_result_id and not child_archived

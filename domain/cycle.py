@@ -6,9 +6,10 @@ table lives here (``PHASE_ALLOWS``) so every aggregate asks one place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from eventsourcing.domain import Aggregate, event
 
@@ -102,10 +103,34 @@ def check_cycle_dates(start_date: date, end_date: date) -> None:
         )
 
 
-class Cycle(Aggregate):
-    """An OKR cycle of one organization."""
+class Planned(Aggregate.Created):
+    """A cycle was planned (``Cycle.__init__`` sets the state from these fields)."""
 
-    @event("Planned")
+    class_version = 1
+    organization_id: str
+    name: str
+    start_date: date
+    end_date: date
+    cadence: str
+    actor: str
+
+
+class PhaseAdvanced(Aggregate.Event):
+    class_version = 1
+    phase: str
+    actor: str
+
+    def apply(self, aggregate: Cycle) -> None:
+        aggregate.phase = Phase(self.phase)
+
+
+class Cycle(Aggregate):
+    """An OKR cycle of one organization (its events are stored as ``Cycle.<Name>``)."""
+
+    Planned = Planned
+    PhaseAdvanced = PhaseAdvanced
+
+    @event(Planned)
     def __init__(
         self,
         organization_id: str,
@@ -120,7 +145,7 @@ class Cycle(Aggregate):
         self.start_date = _as_date(start_date)
         self.end_date = _as_date(end_date)
         self.cadence = Cadence(cadence)
-        self.phase = Phase.LAUNCH
+        self.phase = Phase.first()
         self.created_by = actor
 
     @classmethod
@@ -166,11 +191,7 @@ class Cycle(Aggregate):
                 f"the cycle is in {self.phase.value}: the next phase is "
                 f"{expected.value if expected else 'none'}, not {wanted.value}"
             )
-        self._phase_advanced(phase=wanted.value, actor=actor)
-
-    @event("PhaseAdvanced")
-    def _phase_advanced(self, phase: str, actor: str) -> None:
-        self.phase = Phase(phase)
+        self.trigger_event(self.PhaseAdvanced, phase=wanted.value, actor=actor)
 
     def allows(self, action: PhaseAction) -> bool:
         return action in PHASE_ALLOWS[self.phase]
@@ -191,3 +212,19 @@ def _as_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+CycleRow = TypeVar("CycleRow", bound=Mapping[str, Any])
+
+
+def current_cycle(cycles: Iterable[CycleRow]) -> CycleRow | None:
+    """The cycle a reader means by "now": the one in tracking (the latest starting, if
+    several), else the latest starting of all; None without cycles.
+
+    ``cycles`` are the cycles read model's rows (``phase``, ``start_date``,
+    ``end_date``; dates as ISO text or dates, which sort alike).
+    """
+    every = list(cycles)
+    tracking = [c for c in every if c["phase"] == Phase.TRACKING]
+    chosen = tracking or every
+    return max(chosen, key=lambda c: (str(c["start_date"]), str(c["end_date"]))) if chosen else None

@@ -64,7 +64,82 @@ def instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+class Registered(Aggregate.Created):
+    """An issue was first seen (``Issue.__init__`` sets the state from these fields)."""
+
+    class_version = 1
+    organization_id: str
+    tracker: str
+    issue_key: str
+    actor: str
+
+
+class StatusReported(Aggregate.Event):
+    """A tracker reported the issue's status; ``applied`` says whether it set it.
+
+    An event older than the last applied one is kept for the audit trail
+    with ``applied=False`` and leaves the current status alone.
+    """
+
+    class_version = 1
+    event_id: str
+    status: str
+    raw_status: str | None
+    occurred_at: datetime
+    title: str | None
+    url: str | None
+    estimate: float | None
+    applied: bool
+    actor: str
+
+    def apply(self, aggregate: Issue) -> None:
+        aggregate.remember(self.event_id, self.occurred_at)
+        if not self.applied:
+            return
+        aggregate.status = IssueStatus(self.status).value
+        aggregate.raw_status = self.raw_status
+        aggregate.last_occurred_at = self.occurred_at
+        if self.title is not None:
+            aggregate.title = self.title
+        if self.url is not None:
+            aggregate.url = self.url
+        if self.estimate is not None:
+            aggregate.estimate = self.estimate
+
+
+class Linked(Aggregate.Event):
+    """A key result linked the issue."""
+
+    class_version = 1
+    objective_id: UUID
+    key_result_id: UUID
+    actor: str
+
+    def apply(self, aggregate: Issue) -> None:
+        key = f"{self.objective_id}:{self.key_result_id}"
+        aggregate.linked[key] = [self.objective_id, self.key_result_id]
+
+
+class Unlinked(Aggregate.Event):
+    """A key result unlinked the issue."""
+
+    class_version = 1
+    objective_id: UUID
+    key_result_id: UUID
+    actor: str
+
+    def apply(self, aggregate: Issue) -> None:
+        aggregate.linked.pop(f"{self.objective_id}:{self.key_result_id}", None)
+
+
 class Issue(Aggregate):
+    """A tracker issue (its events are stored as ``Issue.<Name>``)."""
+
+    Registered = Registered
+    StatusReported = StatusReported
+    Linked = Linked
+    Unlinked = Unlinked
+
     # Version 2 of the state: a bounded window of event ids (SPEC §9). A
     # version-1 snapshot, which held every id, is upcast when it is loaded.
     class_version = 2
@@ -90,7 +165,7 @@ class Issue(Aggregate):
     def create_id(organization_id: str, tracker: str, issue_key: str, **_: Any) -> UUID:
         return issue_id(organization_id, tracker, issue_key)
 
-    @event("Registered")
+    @event(Registered)
     def __init__(self, organization_id: str, tracker: str, issue_key: str, actor: str) -> None:
         self.organization_id = organization_id
         self.tracker = tracker
@@ -118,7 +193,6 @@ class Issue(Aggregate):
             return ReportVerdict.NEW
         return ReportVerdict.LATE
 
-    @event("StatusReported")
     def report_status(
         self,
         event_id: str,
@@ -131,22 +205,21 @@ class Issue(Aggregate):
         applied: bool,
         actor: str,
     ) -> None:
-        """Every report not seen before is recorded; ``applied`` says whether it set the status.
+        """Every report not seen before is recorded; ``applied`` says whether it set the status."""
+        self.trigger_event(
+            self.StatusReported,
+            event_id=event_id,
+            status=status,
+            raw_status=raw_status,
+            occurred_at=occurred_at,
+            title=title,
+            url=url,
+            estimate=estimate,
+            applied=applied,
+            actor=actor,
+        )
 
-        An event older than the last applied one is kept for the audit trail
-        with ``applied=False`` and leaves the current status alone.
-        """
-        self._remember(event_id, occurred_at)
-        if not applied:
-            return
-        self.status = IssueStatus(status).value
-        self.raw_status = raw_status
-        self.last_occurred_at = occurred_at
-        self.title = title if title is not None else self.title
-        self.url = url if url is not None else self.url
-        self.estimate = estimate if estimate is not None else self.estimate
-
-    def _remember(self, event_id: str, occurred_at: datetime) -> None:
+    def remember(self, event_id: str, occurred_at: datetime) -> None:
         """Name the id; past the window, let the oldest report go and raise the floor."""
         self.applied_event_ids[event_id] = instant(occurred_at)
         while len(self.applied_event_ids) > RECENT_EVENT_IDS:
@@ -169,12 +242,11 @@ class Issue(Aggregate):
                 limits.MAX_LINKS_PER_ISSUE,
                 f"the number of key results linking issue {self.tracker}:{self.issue_key}",
             )
-        self._linked(objective_id=objective_id, key_result_id=key_result_id, actor=actor)
+        self.trigger_event(
+            self.Linked, objective_id=objective_id, key_result_id=key_result_id, actor=actor
+        )
 
-    @event("Linked")
-    def _linked(self, objective_id: UUID, key_result_id: UUID, actor: str) -> None:
-        self.linked[f"{objective_id}:{key_result_id}"] = [objective_id, key_result_id]
-
-    @event("Unlinked")
     def unlink(self, objective_id: UUID, key_result_id: UUID, actor: str) -> None:
-        self.linked.pop(f"{objective_id}:{key_result_id}", None)
+        self.trigger_event(
+            self.Unlinked, objective_id=objective_id, key_result_id=key_result_id, actor=actor
+        )

@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from domain.errors import InvalidCommand
+from domain.errors import Conflict, InvalidCommand
 from domain.progress import (
     clamp,
     issues_progress,
@@ -20,7 +20,20 @@ from domain.progress import (
     numeric_progress,
     percentage_progress,
 )
+from domain.text import check_text, optional_text, required_text
 from domain.values import IssueStatus, KeyResultStatus, ProgressMode
+
+STALE_AFTER = timedelta(days=14)
+"""A key result with no check-in for this long is stale (the dashboard lists it)."""
+
+
+def is_stale(last_check_in_at: datetime | str | None, now: datetime) -> bool:
+    """No check-in yet, or the last one (a moment, or its ISO text) before ``now - STALE_AFTER``."""
+    if last_check_in_at is None:
+        return True
+    if isinstance(last_check_in_at, str):
+        last_check_in_at = datetime.fromisoformat(last_check_in_at)
+    return last_check_in_at < now - STALE_AFTER
 
 
 def issue_ref(tracker: str, issue_key: str) -> str:
@@ -187,3 +200,84 @@ def apply_check_in(
     kr.confidence = confidence
     kr.checked_in = True
     kr.last_check_in_at = at.isoformat()
+
+
+EDITABLE = frozenset({"title", "start", "target", "unit", "assignee_id", "participant_ids"})
+"""What a key-result edit may change (PATCH semantics: only the named fields)."""
+
+
+def clean_edit(kr: KeyResult, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The edit's changes, checked and normalised, without the values that would not change."""
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise InvalidCommand(f"cannot edit {', '.join(sorted(unknown))}")
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "title":
+            clean[name] = required_text("title", value)
+        elif name in ("start", "target"):
+            clean[name] = finite(name, value)
+        elif name == "participant_ids":
+            clean[name] = list(dict.fromkeys(value or ()))
+        else:
+            clean[name] = check_text(name, value)
+    for participant in clean.get("participant_ids") or ():
+        check_text("participant_ids", str(participant))
+    numeric_fields = {"start", "target", "unit"} & set(clean)
+    if numeric_fields and kr.mode != ProgressMode.NUMERIC:
+        raise InvalidCommand("start, target and unit are for numeric key results only")
+    if kr.mode == ProgressMode.NUMERIC:
+        start = clean.get("start", kr.start)
+        if "start" in clean and start is None:
+            raise InvalidCommand("a numeric key result needs a start")
+        target = clean.get("target", kr.target)
+        if target is not None and target == start:
+            raise InvalidCommand("a numeric key result's target must differ from its start")
+    return {k: v for k, v in clean.items() if getattr(kr, k) != v}
+
+
+def validate_link(
+    kr: KeyResult,
+    *,
+    tracker: str,
+    issue_key: str,
+    estimate: float | None,
+    url: str | None,
+    title: str | None,
+) -> None:
+    """An issue may be linked once per key result, with storable, non-empty names."""
+    finite("estimate", estimate, minimum=0)
+    for name, text in (("tracker", tracker), ("issue_key", issue_key), ("url", url)):
+        check_text(name, text)
+    optional_text("title", title)
+    if not tracker.strip() or not issue_key.strip():
+        raise InvalidCommand("tracker and issue_key must not be empty")
+    if kr.has_issue(tracker, issue_key):
+        raise Conflict(f"issue {tracker}:{issue_key} is already linked to this key result")
+
+
+def checked_in_values(
+    kr: KeyResult,
+    *,
+    percent: float | None,
+    current: float | None,
+    milestones_done: Sequence[int] | None,
+    status: str,
+    confidence: float | None,
+) -> dict[str, Any]:
+    """A check-in's values, checked (``validate_check_in``) and as its event stores them."""
+    validate_check_in(
+        kr,
+        percent=percent,
+        current=current,
+        milestones_done=milestones_done,
+        status=status,
+        confidence=confidence,
+    )
+    return {
+        "percent": None if percent is None else float(percent),
+        "current": None if current is None else float(current),
+        "milestones_done": None if milestones_done is None else sorted(set(milestones_done)),
+        "status": status,
+        "confidence": None if confidence is None else float(confidence),
+    }

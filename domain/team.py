@@ -16,8 +16,35 @@ from domain.text import check_text
 from domain.values import TeamRole
 
 
+class Formed(Aggregate.Created):
+    """A team was formed (``Team.__init__`` sets the state from these fields)."""
+
+    class_version = 1
+    organization_id: str
+    name: str
+    parent_id: UUID | None
+    actor: str
+
+
+class MemberSet(Aggregate.Event):
+    """A user joined the team, or their role in it changed."""
+
+    class_version = 1
+    user_id: str
+    role: str
+    actor: str
+
+    def apply(self, aggregate: Team) -> None:
+        aggregate.members[self.user_id] = TeamRole(self.role)
+
+
 class Team(Aggregate):
-    @event("Formed")
+    """A team (its events are stored as ``Team.<Name>``)."""
+
+    Formed = Formed
+    MemberSet = MemberSet
+
+    @event(Formed)
     def __init__(self, organization_id: str, name: str, parent_id: UUID | None, actor: str) -> None:
         self.organization_id = organization_id
         self.name = name
@@ -50,11 +77,7 @@ class Team(Aggregate):
                 limits.MAX_TEAM_MEMBERS,
                 f"the number of members of team {self.name}",
             )
-        self._member_set(user_id=user_id, role=wanted.value, actor=actor)
-
-    @event("MemberSet")
-    def _member_set(self, user_id: str, role: str, actor: str) -> None:
-        self.members[user_id] = TeamRole(role)
+        self.trigger_event(self.MemberSet, user_id=user_id, role=wanted.value, actor=actor)
 
     def is_manager(self, user_id: str) -> bool:
         return self.members.get(user_id) == TeamRole.MANAGER

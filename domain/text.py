@@ -26,3 +26,25 @@ def check_text(name: str, value: str | None) -> str | None:
             f"{name} contains characters that cannot be stored (NUL or lone surrogate)"
         )
     return value
+
+
+TEXT_LIMIT = 10_000
+"""Longest free text (a description, a note, a retrospective's answers)."""
+
+
+def required_text(name: str, value: str | None, *, limit: int = 500) -> str:
+    """Storable, not blank, at most ``limit`` characters; returned stripped."""
+    check_text(name, value)
+    if value is None or not value.strip():
+        raise InvalidCommand(f"{name} must not be empty")
+    if len(value) > limit:
+        raise InvalidCommand(f"{name} is longer than {limit} characters")
+    return value.strip()
+
+
+def optional_text(name: str, value: str | None, *, limit: int = TEXT_LIMIT) -> str | None:
+    """Storable and at most ``limit`` characters, or None."""
+    check_text(name, value)
+    if value is not None and len(value) > limit:
+        raise InvalidCommand(f"{name} is longer than {limit} characters")
+    return value

@@ -31,7 +31,12 @@ class Visibility(StrEnum):
 
 
 class Phase(StrEnum):
-    """Phase of a cycle, declared in the only order it may move through."""
+    """Phase of a cycle, declared in the only order it may move through.
+
+    The declaration order is the phase order (enum members iterate in it), so
+    the forward-only rule (SPEC §2, Cycle: forward, one step at a time) is
+    written once, here; ``first``, ``next`` and ``rank`` read it.
+    """
 
     LAUNCH = "launch"
     DRAFTING = "drafting"
@@ -39,31 +44,28 @@ class Phase(StrEnum):
     RETROSPECTIVE = "retrospective"
     CLOSED = "closed"
 
+    @classmethod
+    def first(cls) -> Phase:
+        """The phase a new cycle starts in."""
+        return next(iter(cls))
+
+    @property
+    def rank(self) -> int:
+        """Position in the phase order, from 0 for the first phase."""
+        return list(Phase).index(self)
+
     def next(self) -> Phase | None:
         """The phase after this one, or ``None`` once the cycle is closed."""
-        return next_phase(self)
-
-
-# Kept as a tuple rather than relying on enum iteration order in callers, so
-# the forward-only rule is stated once, here.
-_PHASE_ORDER: tuple[Phase, ...] = (
-    Phase.LAUNCH,
-    Phase.DRAFTING,
-    Phase.TRACKING,
-    Phase.RETROSPECTIVE,
-    Phase.CLOSED,
-)
+        order = list(Phase)
+        return order[self.rank + 1] if self.rank + 1 < len(order) else None
 
 
 def next_phase(phase: Phase | str) -> Phase | None:
-    """The phase a cycle moves to from ``phase``; ``None`` after ``closed``.
+    """The phase a cycle moves to from ``phase``; ``None`` after the last.
 
-    Phases only move forward (SPEC §2, Cycle), one step at a time, so this
-    is the single place that knows the sequence. An unknown string raises
-    ``ValueError``.
+    An unknown string raises ``ValueError``.
     """
-    index = _PHASE_ORDER.index(Phase(phase))
-    return _PHASE_ORDER[index + 1] if index + 1 < len(_PHASE_ORDER) else None
+    return Phase(phase).next()
 
 
 class Cadence(StrEnum):

@@ -1,7 +1,7 @@
 """An objective's story for auditors: who changed what, when, and how progress moved.
 
-Built by replaying the objective's events in order (the same aggregate code as
-the write side) and reading the objective's progress after each one; aligned
+Built by replaying the objective's events in order (``projections/replay.py``, the
+same aggregate code as the write side) and reading the objective's progress after each one; aligned
 KRs take what progress history held at that moment, as in time travel.
 
 Per reader: with a ``viewer`` (the dashboard), personal notes not meant for them
@@ -22,8 +22,9 @@ from eventsourcing.application import Application
 from domain.objective import Objective
 from domain.values import ProgressMode
 from domain.visibility import Viewer
-from projections.history import may_read_event, plain
+from projections.history import may_read_event
 from projections.objective_queries import progress_at, progress_history
+from projections.replay import event_type, recorded, replay
 from projections.store import ViewStore
 
 
@@ -47,37 +48,28 @@ def audit_trail(
 ) -> list[AuditEntry]:
     """The objective's story as ``viewer`` may read it (None: an operator, everything)."""
     entries: list[AuditEntry] = []
-    objective: Objective | None = None
-    for event in app.events.get(objective_id):
-        previous = objective
+    for step in replay(app.events.get(objective_id)):
+        event, previous = step.event, step.before
         titles = _titles(previous)
         before = None
         if previous is not None:
             before = previous.progress(_aligned(store, previous, event.timestamp))
-        objective = event.mutate(objective)
-        assert isinstance(objective, Objective)
+        objective = step.apply()
         if viewer is not None and not may_read_event(viewer, objective, event):
             continue
         after = objective.progress(_aligned(store, objective, event.timestamp))
-        data = plain(
-            {
-                k: v
-                for k, v in event.__dict__.items()
-                if k not in {"originator_id", "originator_version", "originator_topic", "timestamp"}
-            }
-        )
-        actor = data.pop("actor", None)
+        entry = recorded(event)
         titles.update(_titles(objective))
         entries.append(
             AuditEntry(
-                version=event.originator_version,
-                at=event.timestamp,
-                actor=actor,
-                type=type(event).__name__,
-                summary=summarise(type(event).__name__, data, titles),
+                version=entry.version,
+                at=entry.at,
+                actor=entry.actor,
+                type=entry.type,
+                summary=summarise(event, entry.data, titles),
                 progress_before=before,
                 progress_after=after,
-                data=data,
+                data=entry.data,
             )
         )
     return _with_child_moves(entries, child_moves(store, objective_id, viewer))
@@ -133,61 +125,70 @@ def _kr(data: dict[str, Any], titles: dict[str, str]) -> str:
     return f'"{titles.get(kr_id, kr_id)}"'
 
 
-def summarise(kind: str, data: dict[str, Any], titles: dict[str, str]) -> str:
-    """One line in OKR words for each kind of event."""
-    if kind == "Drafted":
-        owner = data.get("owner_user_id") or f"team {data.get('owner_team_id')}"
-        return f'drafted "{data["title"]}" ({data["level"]}, owner {owner}, {data["visibility"]})'
-    if kind == "Edited":
-        changes = ", ".join(f"{k} → {v!r}" for k, v in data["changes"].items())
-        return f"edited: {changes}"
-    if kind == "Realigned":
-        if data.get("key_result_id"):
-            return f"aligned to key result {data['key_result_id']}"
-        if data.get("objective_id"):
-            return f"aligned to objective {data['objective_id']}"
-        return "unaligned"
-    if kind == "Archived":
-        return "archived the objective"
-    if kind == "KeyResultAdded":
-        return f'added key result "{data["title"]}" ({data["mode"]}, weight {data["weight"]:g})'
-    if kind == "KeyResultEdited":
-        changes = ", ".join(f"{k} → {v!r}" for k, v in data["changes"].items())
-        return f"edited key result {_kr(data, titles)}: {changes}"
-    if kind == "KeyResultArchived":
-        return f"archived key result {_kr(data, titles)}"
-    if kind == "WeightsChanged":
-        changes = ", ".join(f'"{titles.get(k, k)}" → {v:g}' for k, v in data["weights"].items())
-        return f"re-weighted: {changes}"
-    if kind == "CheckedIn":
-        value = (
-            f"{data['percent']:g}%"
-            if data.get("percent") is not None
-            else f"current {data['current']:g}"
-            if data.get("current") is not None
-            else f"milestones done {data['milestones_done']}"
-            if data.get("milestones_done") is not None
-            else "status only"
-        )
-        confidence = (
-            f", confidence {data['confidence']:g}" if data.get("confidence") is not None else ""
-        )
-        note = f' — "{data["note"]}"' if data.get("note") else ""
-        return f"checked in {_kr(data, titles)}: {value} ({data['status']}{confidence}){note}"
-    if kind == "IssueLinked":
-        return f"linked issue {data['tracker']}:{data['issue_key']} to {_kr(data, titles)}"
-    if kind == "IssueUnlinked":
-        return f"unlinked issue {data['tracker']}:{data['issue_key']} from {_kr(data, titles)}"
-    if kind == "IssueStatusChanged":
-        return (
-            f"issue {data['tracker']}:{data['issue_key']} is now {data['status']}"
-            f" (event {data['event_id']}) on {_kr(data, titles)}"
-        )
-    if kind == "NoteAdded":
-        return f"note [{data['topic']}]: {data['text']}"
-    if kind == "RetrospectiveRecorded":
-        return f"retrospective recorded ({len(data['scores'])} scores)"
-    return kind
+def summarise(event: Objective.Event, data: dict[str, Any], titles: dict[str, str]) -> str:
+    """One line in OKR words for each class of event (``data``: its plain fields)."""
+    match event:
+        case Objective.Drafted():
+            owner = data.get("owner_user_id") or f"team {data.get('owner_team_id')}"
+            return (
+                f'drafted "{data["title"]}" ({data["level"]}, owner {owner}, {data["visibility"]})'
+            )
+        case Objective.Edited():
+            return f"edited: {_changes(data)}"
+        case Objective.Realigned():
+            if data.get("key_result_id"):
+                return f"aligned to key result {data['key_result_id']}"
+            if data.get("objective_id"):
+                return f"aligned to objective {data['objective_id']}"
+            return "unaligned"
+        case Objective.Archived():
+            return "archived the objective"
+        case Objective.KeyResultAdded():
+            return f'added key result "{data["title"]}" ({data["mode"]}, weight {data["weight"]:g})'
+        case Objective.KeyResultEdited():
+            return f"edited key result {_kr(data, titles)}: {_changes(data)}"
+        case Objective.KeyResultArchived():
+            return f"archived key result {_kr(data, titles)}"
+        case Objective.WeightsChanged():
+            changes = ", ".join(f'"{titles.get(k, k)}" → {v:g}' for k, v in data["weights"].items())
+            return f"re-weighted: {changes}"
+        case Objective.CheckedIn():
+            return f"checked in {_kr(data, titles)}: {_check_in(data)}"
+        case Objective.IssueLinked():
+            return f"linked issue {data['tracker']}:{data['issue_key']} to {_kr(data, titles)}"
+        case Objective.IssueUnlinked():
+            return f"unlinked issue {data['tracker']}:{data['issue_key']} from {_kr(data, titles)}"
+        case Objective.IssueStatusChanged():
+            return (
+                f"issue {data['tracker']}:{data['issue_key']} is now {data['status']}"
+                f" (event {data['event_id']}) on {_kr(data, titles)}"
+            )
+        case Objective.NoteAdded():
+            return f"note [{data['topic']}]: {data['text']}"
+        case Objective.RetrospectiveRecorded():
+            return f"retrospective recorded ({len(data['scores'])} scores)"
+    return event_type(event)
+
+
+def _changes(data: dict[str, Any]) -> str:
+    return ", ".join(f"{k} → {v!r}" for k, v in data["changes"].items())
+
+
+def _check_in(data: dict[str, Any]) -> str:
+    value = (
+        f"{data['percent']:g}%"
+        if data.get("percent") is not None
+        else f"current {data['current']:g}"
+        if data.get("current") is not None
+        else f"milestones done {data['milestones_done']}"
+        if data.get("milestones_done") is not None
+        else "status only"
+    )
+    confidence = (
+        f", confidence {data['confidence']:g}" if data.get("confidence") is not None else ""
+    )
+    note = f' — "{data["note"]}"' if data.get("note") else ""
+    return f"{value} ({data['status']}{confidence}){note}"
 
 
 def render(entries: list[AuditEntry]) -> str:

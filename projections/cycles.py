@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from domain.cycle import Cycle
+from domain.values import Phase
 from projections.readmodel import ReadModel
 from projections.store import Row, Tx, ViewStore
 
@@ -27,34 +28,36 @@ class CyclesView(ReadModel):
     )
 
     def apply(self, tx: Tx, event: Any, position: int) -> None:
-        if isinstance(event, Cycle.Planned):
-            tx.execute(
-                "INSERT INTO okr_cycles (id, organization_id, name, start_date, end_date,"
-                " cadence, phase, version, created_at, updated_at) VALUES (:id, :org, :name,"
-                " :start, :end, :cadence, 'launch', :version, :at, :at)"
-                " ON CONFLICT (id) DO NOTHING",
-                {
-                    "id": str(event.originator_id),
-                    "org": event.organization_id,
-                    "name": event.name,
-                    "start": str(event.start_date),
-                    "end": str(event.end_date),
-                    "cadence": str(event.cadence),
-                    "version": event.originator_version,
-                    "at": event.timestamp.isoformat(),
-                },
-            )
-        elif isinstance(event, Cycle.PhaseAdvanced):
-            tx.execute(
-                "UPDATE okr_cycles SET phase = :phase, version = :version, updated_at = :at"
-                " WHERE id = :id",
-                {
-                    "id": str(event.originator_id),
-                    "phase": str(event.phase),
-                    "version": event.originator_version,
-                    "at": event.timestamp.isoformat(),
-                },
-            )
+        match event:
+            case Cycle.Planned():
+                tx.execute(
+                    "INSERT INTO okr_cycles (id, organization_id, name, start_date, end_date,"
+                    " cadence, phase, version, created_at, updated_at) VALUES (:id, :org, :name,"
+                    " :start, :end, :cadence, :phase, :version, :at, :at)"
+                    " ON CONFLICT (id) DO NOTHING",
+                    {
+                        "id": str(event.originator_id),
+                        "org": event.organization_id,
+                        "name": event.name,
+                        "start": str(event.start_date),
+                        "end": str(event.end_date),
+                        "cadence": str(event.cadence),
+                        "phase": Phase.first().value,
+                        "version": event.originator_version,
+                        "at": event.timestamp.isoformat(),
+                    },
+                )
+            case Cycle.PhaseAdvanced():
+                tx.execute(
+                    "UPDATE okr_cycles SET phase = :phase, version = :version, updated_at = :at"
+                    " WHERE id = :id",
+                    {
+                        "id": str(event.originator_id),
+                        "phase": str(event.phase),
+                        "version": event.originator_version,
+                        "at": event.timestamp.isoformat(),
+                    },
+                )
 
 
 _COLUMNS = "id, organization_id, name, start_date, end_date, cadence, phase, version"

@@ -12,6 +12,7 @@ does, with a poll as a safety net in both.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -19,11 +20,22 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_when_event_set,
+    wait_fixed,
+)
 
 from projections.readmodel import ReadModel
 from projections.store import ViewStore
 
 log = logging.getLogger(__name__)
+
+RETRY_PAUSE = 1.0
+"""Seconds between two tries of a failed batch (or of a lost LISTEN connection)."""
 
 
 class Follower:
@@ -107,16 +119,40 @@ class Follower:
         while not self._stop.is_set():
             self.wake.clear()
             self._urgent.clear()
-            try:
-                self.catch_up()
-            except Exception as error:  # the batch rolled back: retry after a pause
-                log.exception("read-model batch failed; retrying")
-                self.error = error
-                self._stop.wait(1.0)
-                continue
+            if not self._catch_up_until_it_succeeds():
+                return
             self.error = None
             if self.wake.wait(poll_interval) and self.batch_window > 0:
                 self._urgent.wait(self.batch_window)
+
+    def _catch_up_until_it_succeeds(self) -> bool:
+        """One ``catch_up``, retried after ``RETRY_PAUSE`` while it fails (the batch
+        rolled back: nothing is skipped); False if stopped before it succeeded."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_fixed(RETRY_PAUSE),
+            stop=stop_when_event_set(self._stop),
+            sleep=self._pause,
+            before_sleep=self._failed,
+        )
+        try:
+            retrying(self.catch_up)
+        except RetryError:
+            return False
+        return True
+
+    def _pause(self, seconds: float) -> None:
+        """Wait between tries; a stop ends the pause at once."""
+        self._stop.wait(seconds)
+
+    def _lost_connection(self, attempt: RetryCallState) -> None:
+        error = attempt.outcome.exception() if attempt.outcome is not None else None
+        log.error("LISTEN connection failed; reconnecting", exc_info=error)
+
+    def _failed(self, attempt: RetryCallState) -> None:
+        error = attempt.outcome.exception() if attempt.outcome is not None else None
+        log.error("read-model batch failed; retrying", exc_info=error)
+        self.error = error
 
     def start(self, poll_interval: float = 1.0, listen: bool = False) -> None:
         if listen:
@@ -143,21 +179,28 @@ class Follower:
         return wait_for_position(self.store, self.app.name, self.models, position, timeout)
 
     def _listen(self) -> None:
-        """PostgreSQL only: the event table NOTIFYs its channel on every insert."""
+        """PostgreSQL only: the event table NOTIFYs its channel on every insert; a lost
+        connection is opened again after ``RETRY_PAUSE``, until the follower stops."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_fixed(RETRY_PAUSE),
+            stop=stop_when_event_set(self._stop),
+            sleep=self._pause,
+            before_sleep=self._lost_connection,
+        )
+        with contextlib.suppress(RetryError):
+            retrying(self._listen_once)
+
+    def _listen_once(self) -> None:
         from psycopg.sql import SQL, Identifier
 
         recorder: Any = self.app.recorder
-        while not self._stop.is_set():
-            try:
-                with recorder.datastore.get_connection() as conn:
-                    conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
-                    conn.commit()
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=0.2, stop_after=1):
-                            self.wake.set()
-            except Exception:
-                log.exception("LISTEN connection failed; reconnecting")
-                self._stop.wait(1.0)
+        with recorder.datastore.get_connection() as conn:
+            conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+            conn.commit()
+            while not self._stop.is_set():
+                for _ in conn.notifies(timeout=0.2, stop_after=1):
+                    self.wake.set()
 
 
 def wait_for_position(
@@ -168,6 +211,10 @@ def wait_for_position(
     timeout: float,
 ) -> bool:
     """True once every model's recorded position is at least ``position``."""
+
+    # A hand-made poll rather than tenacity: it runs after writes that wait for
+    # their read models, and most calls return on the first look; a Retrying
+    # object per call would cost more than the loop it replaces.
     import time
 
     deadline = time.monotonic() + timeout

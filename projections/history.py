@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEvent
 
 from domain.cycle import Cycle
 from domain.objective import Objective
@@ -28,9 +29,21 @@ from domain.values import ProgressMode
 from domain.visibility import Viewer, may_read_note
 from projections.objective_document import objective_document, with_pace
 from projections.objective_queries import progress_at
+from projections.replay import plain, recorded
 from projections.store import ViewStore
 
-_ENVELOPE = {"originator_id", "originator_version", "originator_topic", "timestamp"}
+__all__ = [
+    "HistoryEntry",
+    "history_entry",
+    "history_page",
+    "may_read_event",
+    "objective_at",
+    "objective_history",
+    "plain",
+    "readable_by",
+    "scan_events",
+    "version_at",
+]
 
 
 @dataclass(frozen=True)
@@ -50,15 +63,15 @@ reading on without bound."""
 EventFilter = Callable[[Any], bool]
 
 
-def history_entry(event: Any) -> HistoryEntry:
-    fields = {k: v for k, v in event.__dict__.items() if k not in _ENVELOPE}
-    actor = fields.pop("actor", None)
+def history_entry(event: object) -> HistoryEntry:
+    """The event as ``/history`` answers it (the envelope of ``projections/replay.py``)."""
+    entry = recorded(event)
     return HistoryEntry(
-        version=event.originator_version,
-        type=type(event).__name__,
-        occurred_at=event.timestamp,
-        actor=actor,
-        data=plain(fields),
+        version=entry.version,
+        type=entry.type,
+        occurred_at=entry.at,
+        actor=entry.actor,
+        data=entry.data,
     )
 
 
@@ -141,6 +154,7 @@ def version_at(app: Application[UUID], objective_id: UUID, moment: datetime) -> 
         moment = moment.replace(tzinfo=UTC)
     found = None
     for event in app.events.get(objective_id):
+        assert isinstance(event, DomainEvent)
         if event.timestamp > moment:
             break
         found = event.originator_version
@@ -161,7 +175,7 @@ def objective_at(
         if version is None:
             return None
     try:
-        objective = app.repository.get(objective_id, version=version)
+        objective: object = app.repository.get(objective_id, version=version)
     except AggregateNotFoundError:
         return None
     if not isinstance(objective, Objective) or (
@@ -179,19 +193,6 @@ def objective_at(
 
 
 def _cycle_dates(app: Application[UUID], cycle_id: UUID) -> tuple[date, date]:
-    cycle = app.repository.get(cycle_id)
+    cycle: object = app.repository.get(cycle_id)
     assert isinstance(cycle, Cycle)
     return cycle.start_date, cycle.end_date
-
-
-def plain(value: Any) -> Any:
-    """Event data as JSON-ready values (UUIDs and times as strings)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [plain(v) for v in value]
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value

@@ -85,29 +85,30 @@ class _Batch:
             },
         )
         update["version"] = event.originator_version
-        if isinstance(event, Issue.Registered):
-            self.registered[issue_id] = {
-                "id": issue_id,
-                "org": event.organization_id,
-                "tracker": event.tracker,
-                "key": event.issue_key,
-                "version": event.originator_version,
-            }
-        elif isinstance(event, Issue.StatusReported) and event.applied:
-            update.update(
-                reported=True,
-                status=event.status,
-                raw=event.raw_status,
-                event_id=event.event_id,
-                occurred_at=event.occurred_at.isoformat(),
-            )
-            for name in ("title", "url", "estimate"):
-                if getattr(event, name) is not None:
-                    update[name] = getattr(event, name)
-        elif isinstance(event, Issue.Linked):
-            self.links[(issue_id, str(event.key_result_id))] = str(event.objective_id)
-        elif isinstance(event, Issue.Unlinked):
-            self.links[(issue_id, str(event.key_result_id))] = None
+        match event:
+            case Issue.Registered():
+                self.registered[issue_id] = {
+                    "id": issue_id,
+                    "org": event.organization_id,
+                    "tracker": event.tracker,
+                    "key": event.issue_key,
+                    "version": event.originator_version,
+                }
+            case Issue.StatusReported(applied=True):
+                update.update(
+                    reported=True,
+                    status=event.status,
+                    raw=event.raw_status,
+                    event_id=event.event_id,
+                    occurred_at=event.occurred_at.isoformat(),
+                )
+                for name in ("title", "url", "estimate"):
+                    if getattr(event, name) is not None:
+                        update[name] = getattr(event, name)
+            case Issue.Linked():
+                self.links[(issue_id, str(event.key_result_id))] = str(event.objective_id)
+            case Issue.Unlinked():
+                self.links[(issue_id, str(event.key_result_id))] = None
 
     def flush(self, tx: Tx) -> None:
         tx.executemany(INSERT_ISSUE, list(self.registered.values()))

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from statistics import fmean
 from typing import Any
 
 from domain.alignment import DEFAULT_MAX_DEPTH, alignment_forest
+from domain.key_result import is_stale
 from domain.progress import expected_progress
 from domain.review import ReviewKeyResult, ReviewObjective, drafting_review
 from domain.values import KeyResultStatus, Level, ProgressMode
 from domain.visibility import Viewer, may_see
 from projections.store import Row, Tx, ViewStore
-
-STALE_AFTER = timedelta(days=14)
 
 _COLUMNS = (
     "o.id, o.parent_id, o.owner_team_id, o.owner_user_id, o.visibility, o.contributors,"
@@ -329,7 +328,6 @@ def dashboard(
             {"org": viewer.organization_id, "cycle": cycle_id, "team": team_id},
         )
     ids = {row["id"] for row in rows}
-    cutoff = now - STALE_AFTER
     stale = [
         {
             "objective_id": kr["objective_id"],
@@ -337,11 +335,7 @@ def dashboard(
             "last_check_in_at": kr["last_check_in_at"],
         }
         for kr in key_results
-        if kr["objective_id"] in ids
-        and (
-            kr["last_check_in_at"] is None
-            or datetime.fromisoformat(kr["last_check_in_at"]) < cutoff
-        )
+        if kr["objective_id"] in ids and is_stale(kr["last_check_in_at"], now)
     ]
     rates = [row["achievement_rate"] for row in rows if row["achievement_rate"] is not None]
     counts = {status.value: 0 for status in KeyResultStatus}

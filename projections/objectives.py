@@ -14,41 +14,23 @@ from the same formulas as the write side and time travel.
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from uuid import UUID
 
+from cachetools import LRUCache
 from eventsourcing.application import Application
 
 from domain.objective import Objective
 from domain.progress import aligned_progress
 from domain.values import ProgressMode
-from projections.objective_document import objective_document
+from projections.objective_batch import ObjectiveBatch
+from projections.progress_causes import CHILD_PROGRESS, ONE_KR_EVENTS, cause_of
 from projections.readmodel import ReadModel
 from projections.store import Row, Tx
 
 CACHE_SIZE = 2_000
 OBJECTIVE = ""  # key_result_id of an objective-level progress point
-
-# What moved progress, by event class name.
-CAUSES: dict[str, str] = {
-    "Drafted": "drafted",
-    "KeyResultAdded": "key_result_added",
-    "KeyResultEdited": "key_result_edited",
-    "KeyResultArchived": "key_result_archived",
-    "WeightsChanged": "weight_change",
-    "CheckedIn": "check_in",
-    "IssueLinked": "issue_linked",
-    "IssueUnlinked": "issue_unlinked",
-    "IssueStatusChanged": "issue_event",
-    "Realigned": "realigned",
-    "Archived": "archived",
-    "Edited": "edited",
-    "NoteAdded": "note",
-    "RetrospectiveRecorded": "retrospective",
-}
 
 
 class ObjectivesView(ReadModel):
@@ -107,15 +89,17 @@ class ObjectivesView(ReadModel):
 
     def __init__(self) -> None:
         self._app: Application[UUID] | None = None
-        self._cache: OrderedDict[UUID, Objective] = OrderedDict()
-        self._batch = _Batch()
+        # The objectives last applied, at their version: most events follow one of
+        # the same objective, whose state is then not read back from the store.
+        self._cache: LRUCache[UUID, Objective] = LRUCache(maxsize=CACHE_SIZE)
+        self._batch = ObjectiveBatch()
 
     def attach(self, app: Any) -> None:
         self._app = app
 
     def reset(self) -> None:
         self._cache.clear()
-        self._batch = _Batch()
+        self._batch = ObjectiveBatch()
 
     # ------------------------------------------------------------ aggregates
 
@@ -124,21 +108,17 @@ class ObjectivesView(ReadModel):
         held = self._batch.aggregates.get(str(objective_id))
         if held is not None and held.version == version:
             return held
-        cached = self._cache.get(objective_id)
+        cached = self._cache.get(objective_id)  # a hit counts as the latest use
         if cached is not None and cached.version == version:
-            self._cache.move_to_end(objective_id)
             return cached
         assert self._app is not None, "attach() the application first"
-        objective = self._app.repository.get(objective_id, version=version)
+        objective: object = self._app.repository.get(objective_id, version=version)
         assert isinstance(objective, Objective)
         self._remember(objective)
         return objective
 
     def _remember(self, objective: Objective) -> None:
         self._cache[objective.id] = objective
-        self._cache.move_to_end(objective.id)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
 
     # ------------------------------------------------------------ applying
 
@@ -151,18 +131,15 @@ class ObjectivesView(ReadModel):
         version = event.originator_version
         before = batch.row(tx, objective_id)
         if version == 1:
-            objective: Objective = event.mutate(None)
+            objective = event.mutate(None)
         else:
             objective = self._aggregate(event.originator_id, version - 1)
             event.mutate(objective)
+        assert isinstance(objective, Objective)
         self._remember(objective)
-        cause = {"type": CAUSES.get(type(event).__name__, type(event).__name__)}
-        if hasattr(event, "event_id"):
-            cause["event_id"] = event.event_id
-        if hasattr(event, "actor"):
-            cause["actor"] = event.actor
+        cause = cause_of(event)
         at = event.timestamp.isoformat()
-        touched = str(event.key_result_id) if type(event).__name__ in ONE_KR_EVENTS else None
+        touched = str(event.key_result_id) if isinstance(event, ONE_KR_EVENTS) else None
         after = self._write(tx, objective, before, cause, position, at, touched)
         # A move of this objective moves the aligned KRs it hangs from, and up.
         if before is None or _differs(before, after):
@@ -175,7 +152,7 @@ class ObjectivesView(ReadModel):
 
     def flush(self, tx: Tx) -> None:
         self._batch.flush(tx, self._aligned_values)
-        self._batch = _Batch()
+        self._batch = ObjectiveBatch()
 
     def _write(
         self,
@@ -277,7 +254,7 @@ class ObjectivesView(ReadModel):
             if before is None:
                 return
             parent = self._aggregate(UUID(parent_id), before["version"])
-            cause = {"type": "child_progress", "child_objective_id": child_id}
+            cause = {"type": CHILD_PROGRESS, "child_objective_id": child_id}
             after = self._write(tx, parent, before, cause, position, at, kr_id if only_kr else None)
             only_kr = True
             if after["progress"] != before["progress"] and after["aligned_kr_id"] is not None:
@@ -287,203 +264,6 @@ class ObjectivesView(ReadModel):
     def _parent_kr_of(objective: Objective) -> str | None:
         kr = objective.aligned_to_key_result_id
         return None if kr is None else str(kr)
-
-
-class _Batch:
-    """Rows of one batch of events, kept in memory and written once by ``flush``.
-
-    Reads go to memory first and fall back to the tables, which hold the state
-    as of the previous batch; so within a batch every event sees the effects
-    of the ones before it, exactly as if each had been written at once.
-    """
-
-    def __init__(self) -> None:
-        self.rows: dict[str, Row] = {}  # objective id → row (loaded or changed)
-        self.aggregates: dict[str, Objective] = {}  # changed objectives, at their row version
-        self.dirty: set[str] = set()
-        self.by_kr: dict[str, set[str]] = {}  # aligned KR → ids of rows in memory under it
-        self.kr_owner: dict[str, str] = {}  # live KR → objective, for rows in memory
-        self.children_in_tables: dict[str, list[Row]] = {}
-        self.points: list[dict[str, Any]] = []
-        self.ordinals: dict[int, int] = {}
-
-    def row(self, tx: Tx, objective_id: str) -> Row | None:
-        if objective_id in self.rows:
-            return self.rows[objective_id]
-        found = tx.fetchone(
-            "SELECT id, aligned_kr_id, progress, archived, version, doc, drafted_position,"
-            " updated_at FROM okr_objectives WHERE id = :id",
-            {"id": objective_id},
-        )
-        if found is None:
-            return None
-        document = json.loads(found.pop("doc"))
-        found["kr_progress"] = {kr["id"]: kr["progress"] for kr in document["key_results"]}
-        self._index(found)
-        return found
-
-    def keep(self, objective: Objective, row: Row) -> None:
-        old = self.rows.get(row["id"])
-        if old is not None:
-            for kr_id in old["kr_progress"]:
-                if self.kr_owner.get(kr_id) == row["id"]:
-                    del self.kr_owner[kr_id]
-        self._index(row)
-        self.aggregates[row["id"]] = objective
-        self.dirty.add(row["id"])
-
-    def _index(self, row: Row) -> None:
-        # An archived objective still follows its children (its aligned KRs keep
-        # their meaning for audit and time travel), so its KRs stay owned.
-        self.rows[row["id"]] = row
-        if row["aligned_kr_id"] is not None:
-            self.by_kr.setdefault(row["aligned_kr_id"], set()).add(row["id"])
-        for kr_id in row["kr_progress"]:
-            self.kr_owner[kr_id] = row["id"]
-
-    def children_progress(self, tx: Tx, kr_id: str) -> list[float]:
-        """Progress of the live objectives aligned to ``kr_id``: memory over tables."""
-        if kr_id not in self.children_in_tables:
-            self.children_in_tables[kr_id] = tx.fetchall(
-                "SELECT id, progress FROM okr_objectives WHERE aligned_kr_id = :kr"
-                " AND archived = 0",
-                {"kr": kr_id},
-            )
-        values = {r["id"]: r["progress"] for r in self.children_in_tables[kr_id]}
-        for child_id in list(values):
-            if child_id in self.rows:
-                del values[child_id]  # memory knows better (moved, archived, progressed)
-        for child_id in self.by_kr.get(kr_id, ()):
-            child = self.rows[child_id]
-            if child["aligned_kr_id"] == kr_id and not child["archived"]:
-                values[child_id] = child["progress"]
-        return [values[k] for k in sorted(values)]
-
-    def owner_of(self, tx: Tx, kr_id: str) -> str | None:
-        """The objective owning a live KR (None: the KR is archived)."""
-        if kr_id in self.kr_owner:
-            return self.kr_owner[kr_id]
-        found = tx.fetchone(
-            "SELECT objective_id FROM okr_key_results WHERE id = :kr", {"kr": kr_id}
-        )
-        if found is None or found["objective_id"] in self.rows:
-            return None  # a row in memory would have said so if the KR were live
-        owner: str = found["objective_id"]
-        return owner
-
-    def point(
-        self,
-        position: int,
-        objective_id: str,
-        key_result_id: str,
-        progress: float,
-        cause: Mapping[str, Any],
-        at: str,
-    ) -> None:
-        ordinal = self.ordinals.get(position, 0)
-        self.ordinals[position] = ordinal + 1
-        self.points.append(
-            {
-                "position": position,
-                "ordinal": ordinal,
-                "objective_id": objective_id,
-                "key_result_id": key_result_id,
-                "at": at,
-                "progress": progress,
-                "cause": json.dumps(dict(cause), separators=(",", ":")),
-            }
-        )
-
-    def flush(self, tx: Tx, aligned_values: Any) -> None:
-        """Write every changed row once, its KR rows, and the batch's progress points."""
-        rows, key_results = [], []
-        for objective_id in sorted(self.dirty):
-            objective = self.aggregates[objective_id]
-            row = self.rows[objective_id]
-            document = objective_document(objective, aligned_values(tx, objective))
-            retrospective = document.get("retrospective")
-            rows.append(
-                {
-                    "id": objective_id,
-                    "org": objective.organization_id,
-                    "cycle": str(objective.cycle_id),
-                    "parent": None if objective.parent_id is None else str(objective.parent_id),
-                    "kr": row["aligned_kr_id"],
-                    "level": objective.level,
-                    "team": document["owner_team_id"],
-                    "user": objective.owner_user_id,
-                    "visibility": objective.visibility,
-                    "contributors": json.dumps(sorted(objective.contributors())),
-                    "archived": int(objective.archived),
-                    "progress": document["progress"],
-                    "status": document["status"],
-                    "rate": retrospective["achievement_rate"] if retrospective else None,
-                    "version": objective.version,
-                    "doc": json.dumps(document, separators=(",", ":")),
-                    "position": row["drafted_position"],
-                    "at": row["updated_at"],
-                }
-            )
-            # Archived objectives keep their KR rows: they still own their children.
-            key_results.extend(
-                {
-                    "id": kr["id"],
-                    "objective_id": objective_id,
-                    "organization_id": objective.organization_id,
-                    "cycle_id": str(objective.cycle_id),
-                    "owner_team_id": document["owner_team_id"],
-                    "mode": kr["mode"],
-                    "progress": kr["progress"],
-                    "last_check_in_at": kr["last_check_in_at"],
-                }
-                for kr in document["key_results"]
-            )
-        tx.executemany(UPSERT_OBJECTIVE, rows)
-        tx.executemany(
-            "DELETE FROM okr_key_results WHERE objective_id = :id",
-            [{"id": objective_id} for objective_id in sorted(self.dirty)],
-        )
-        tx.insert_rows("okr_key_results", KEY_RESULT_COLUMNS, key_results)
-        tx.insert_rows("okr_progress_points", POINT_COLUMNS, self.points)
-
-
-UPSERT_OBJECTIVE = (
-    "INSERT INTO okr_objectives (id, organization_id, cycle_id, parent_id, aligned_kr_id,"
-    " level, owner_team_id, owner_user_id, visibility, contributors, archived, progress,"
-    " status, achievement_rate, version, doc, drafted_position, updated_at) VALUES (:id,"
-    " :org, :cycle, :parent, :kr, :level, :team, :user, :visibility, :contributors,"
-    " :archived, :progress, :status, :rate, :version, :doc, :position, :at)"
-    " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id,"
-    " aligned_kr_id = excluded.aligned_kr_id, visibility = excluded.visibility,"
-    " contributors = excluded.contributors, archived = excluded.archived,"
-    " progress = excluded.progress, status = excluded.status,"
-    " achievement_rate = excluded.achievement_rate, version = excluded.version,"
-    " doc = excluded.doc, updated_at = excluded.updated_at"
-)
-KEY_RESULT_COLUMNS = (
-    "id",
-    "objective_id",
-    "organization_id",
-    "cycle_id",
-    "owner_team_id",
-    "mode",
-    "progress",
-    "last_check_in_at",
-)
-POINT_COLUMNS = (
-    "position",
-    "ordinal",
-    "objective_id",
-    "key_result_id",
-    "at",
-    "progress",
-    "cause",
-)
-
-
-ONE_KR_EVENTS = frozenset({"CheckedIn", "IssueStatusChanged"})
-"""Events that change one KR's own state and nothing another KR's progress depends on
-(a child's move, in ``_roll_up``, is the third such change: of one aligned KR)."""
 
 
 def _differs(before: Row, after: Row) -> bool:

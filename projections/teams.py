@@ -30,39 +30,40 @@ class TeamsView(ReadModel):
     )
 
     def apply(self, tx: Tx, event: Any, position: int) -> None:
-        if isinstance(event, Team.Formed):
-            tx.execute(
-                "INSERT INTO okr_teams (id, organization_id, name, parent_id, version)"
-                " VALUES (:id, :org, :name, :parent, :version) ON CONFLICT (id) DO NOTHING",
-                {
-                    "id": str(event.originator_id),
-                    "org": event.organization_id,
-                    "name": event.name,
-                    "parent": None if event.parent_id is None else str(event.parent_id),
-                    "version": event.originator_version,
-                },
-            )
-        elif isinstance(event, Team.MemberSet):
-            team = tx.fetchone(
-                "SELECT organization_id FROM okr_teams WHERE id = :id",
-                {"id": str(event.originator_id)},
-            )
-            assert team is not None, "a member was set on a team the view never saw"
-            tx.execute(
-                "INSERT INTO okr_team_members (team_id, user_id, organization_id, role)"
-                " VALUES (:team, :user, :org, :role)"
-                " ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role",
-                {
-                    "team": str(event.originator_id),
-                    "user": event.user_id,
-                    "org": team["organization_id"],
-                    "role": event.role,
-                },
-            )
-            tx.execute(
-                "UPDATE okr_teams SET version = :version WHERE id = :id",
-                {"id": str(event.originator_id), "version": event.originator_version},
-            )
+        match event:
+            case Team.Formed():
+                tx.execute(
+                    "INSERT INTO okr_teams (id, organization_id, name, parent_id, version)"
+                    " VALUES (:id, :org, :name, :parent, :version) ON CONFLICT (id) DO NOTHING",
+                    {
+                        "id": str(event.originator_id),
+                        "org": event.organization_id,
+                        "name": event.name,
+                        "parent": None if event.parent_id is None else str(event.parent_id),
+                        "version": event.originator_version,
+                    },
+                )
+            case Team.MemberSet():
+                team = tx.fetchone(
+                    "SELECT organization_id FROM okr_teams WHERE id = :id",
+                    {"id": str(event.originator_id)},
+                )
+                assert team is not None, "a member was set on a team the view never saw"
+                tx.execute(
+                    "INSERT INTO okr_team_members (team_id, user_id, organization_id, role)"
+                    " VALUES (:team, :user, :org, :role)"
+                    " ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role",
+                    {
+                        "team": str(event.originator_id),
+                        "user": event.user_id,
+                        "org": team["organization_id"],
+                        "role": event.role,
+                    },
+                )
+                tx.execute(
+                    "UPDATE okr_teams SET version = :version WHERE id = :id",
+                    {"id": str(event.originator_id), "version": event.originator_version},
+                )
 
 
 def list_teams(store: ViewStore, organization_id: str) -> list[Row]:

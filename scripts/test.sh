@@ -14,7 +14,7 @@ bash scripts/chromium-install.sh   # the dashboard's browser test drives a real 
 
 . .venv/bin/activate
 echo "== ruff"; ruff check .
-echo "== mypy --strict (domain, commands)"; mypy
+echo "== mypy --strict (every package)"; mypy
 echo "== import contract (layers)"; lint-imports --no-cache
 if command -v docker >/dev/null 2>&1; then
   # The docker client is here; validate docker-compose.yml as `docker compose config`

@@ -51,10 +51,11 @@ from api.dashboard_session import (
     same_site,
 )
 from api.deps import RuntimeDep
+from domain.cycle import current_cycle
 from projections.audit import audit_trail
 from projections.cycles import get_cycle, list_cycles
 from projections.objective_queries import cycle_tree, dashboard, get_objective, progress_history
-from projections.store import Row, ViewStore
+from projections.store import ViewStore
 from projections.teams import list_teams
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -68,13 +69,6 @@ def _uuid(value: str | None) -> str | None:
         return str(UUID(value))
     except ValueError:
         return None
-
-
-def current_cycle(cycles: list[Row]) -> Row | None:
-    """The cycle in tracking (the latest if several), else the latest one."""
-    tracking = [c for c in cycles if c["phase"] == "tracking"]
-    chosen = tracking or cycles
-    return max(chosen, key=lambda c: (c["start_date"], c["end_date"])) if chosen else None
 
 
 def team_names(store: ViewStore, organization_id: str) -> list[tuple[str, str]]:

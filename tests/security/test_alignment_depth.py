@@ -444,7 +444,13 @@ def test_a_member_cannot_learn_another_organizations_cycles(api: Api, runtime: R
     kr_a = aligned_kr(api, ada, a)
     first = runtime.app.repository.get(UUID(a))
     # Its own ancestor: the domain method refuses that, so the event is triggered as is.
-    first._realigned(objective_id=None, key_result_id=UUID(kr_a), parent_id=UUID(a), actor="x")
+    first.trigger_event(
+        Objective.Realigned,
+        objective_id=None,
+        key_result_id=UUID(kr_a),
+        parent_id=UUID(a),
+        actor="x",
+    )
     api.position = write_directly(runtime, first)
     hal = api.token("hal", "admin", org="globex")
     assert api.client.get("/v1/health", headers=hal).json()["status"] == "ok"
