@@ -32,6 +32,8 @@ if [ "$#" -eq 0 ]; then
     python -m bench.run --smoke || status=$?
 fi
 echo "== pytest"
-pytest "$@" || status=$?
+# Two workers (pytest-xdist): most tests wait on fsync and on servers, so two
+# processes on two cores halve the wall time. OKR_TEST_WORKERS=0 runs in one.
+pytest -n "${OKR_TEST_WORKERS:-2}" "$@" || status=$?
 echo "== test.sh finished in $((SECONDS - started)) s (exit $status)"
 exit "$status"

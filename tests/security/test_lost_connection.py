@@ -42,11 +42,12 @@ def pg_runtime(pg_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> I
 
 
 def terminate_backends(database: str) -> int:
-    """Every connection to ``database`` but this one, gone."""
+    """Every connection of ours to ``database`` but this one, gone (not an autovacuum
+    worker's, which the test role may not signal)."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         rows = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            " WHERE datname = %s AND pid <> pg_backend_pid() AND usename = current_user",
             (database,),
         ).fetchall()
     return len(rows)
