@@ -218,37 +218,3 @@ POINT_COLUMNS = (
     "progress",
     "cause",
 )
-
-
-UPSERT_OBJECTIVE = (
-    "INSERT INTO okr_objectives (id, organization_id, cycle_id, parent_id, aligned_kr_id,"
-    " level, owner_team_id, owner_user_id, visibility, contributors, archived, progress,"
-    " status, achievement_rate, version, doc, drafted_position, updated_at) VALUES (:id,"
-    " :org, :cycle, :parent, :kr, :level, :team, :user, :visibility, :contributors,"
-    " :archived, :progress, :status, :rate, :version, :doc, :position, :at)"
-    " ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id,"
-    " aligned_kr_id = excluded.aligned_kr_id, visibility = excluded.visibility,"
-    " contributors = excluded.contributors, archived = excluded.archived,"
-    " progress = excluded.progress, status = excluded.status,"
-    " achievement_rate = excluded.achievement_rate, version = excluded.version,"
-    " doc = excluded.doc, updated_at = excluded.updated_at"
-)
-KEY_RESULT_COLUMNS = (
-    "id",
-    "objective_id",
-    "organization_id",
-    "cycle_id",
-    "owner_team_id",
-    "mode",
-    "progress",
-    "last_check_in_at",
-)
-POINT_COLUMNS = (
-    "position",
-    "ordinal",
-    "objective_id",
-    "key_result_id",
-    "at",
-    "progress",
-    "cause",
-)
