@@ -111,8 +111,8 @@ def api(runtime: Runtime) -> Iterator[Api]:
         yield Api(client, runtime)
 
 
-def test_history_and_audit_still_show_every_note(api: Api) -> None:
-    """Readers see notes as before: they come from the events, not from the state."""
+def drafted_team_objective(api: Api) -> tuple[dict[str, str], str]:
+    """An admin's token headers and a team objective of a cycle in drafting."""
     admin = api.token("ada", "admin")
     team = api.post("/teams", admin, {"name": "Platform"}, 201)["id"]
     cycle = api.post(
@@ -128,6 +128,12 @@ def test_history_and_audit_still_show_every_note(api: Api) -> None:
         {"cycle_id": cycle, "title": "O", "level": "team", "owner_team_id": team},
         201,
     )["id"]
+    return admin, objective
+
+
+def test_history_and_audit_still_show_every_note(api: Api) -> None:
+    """Readers see notes as before: they come from the events, not from the state."""
+    admin, objective = drafted_team_objective(api)
     texts = [f"note {n}: {NOTE}" for n in range(120)]  # past a snapshot (every 100 versions)
     for text in texts:
         api.post(f"/objectives/{objective}/notes", admin, {"topic": "coaching", "text": text}, 200)
@@ -359,21 +365,7 @@ def test_a_full_objective_answers_409_limit_reached(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(domain.limits, "MAX_KEY_RESULTS_PER_OBJECTIVE", 2)
-    admin = api.token("ada", "admin")
-    team = api.post("/teams", admin, {"name": "Platform"}, 201)["id"]
-    cycle = api.post(
-        "/cycles",
-        admin,
-        {"name": "Q", "start_date": "2026-10-01", "end_date": "2026-12-31", "cadence": "quarter"},
-        201,
-    )["id"]
-    api.post(f"/cycles/{cycle}/phase", admin, {"phase": "drafting"}, 200)
-    objective = api.post(
-        "/objectives",
-        admin,
-        {"cycle_id": cycle, "title": "O", "level": "team", "owner_team_id": team},
-        201,
-    )["id"]
+    admin, objective = drafted_team_objective(api)
     path = f"/objectives/{objective}/key-results"
     for n in range(2):
         api.post(path, admin, {"title": f"KR {n}", "mode": "percentage"}, 201)
