@@ -501,7 +501,7 @@ def test_odd_ids_cursors_and_mappings_are_4xx_never_500(api: Api) -> None:
 
 def test_a_body_over_the_webhook_limit_is_refused(api: Api) -> None:
     registration = api.register(api.token("ada"))
-    body = b" " * (webhooks.MAX_WEBHOOK_BYTES + 1)
+    body = b" " * (api.runtime.settings.max_webhook_body_bytes + 1)
     answer = api.deliver(registration["url"], body, signed("github", body, registration["secret"]))
     assert answer.status_code == 413, answer.text
     assert api.log_end() == 0
