@@ -64,10 +64,18 @@ def fixture_files() -> list[Path]:
     return sorted(FIXTURES_DIR.glob("*/*.json"))
 
 
+def fixture(path: Path | None) -> Path:
+    """The fixture of a case; the no-fixtures case fails under CI and skips elsewhere."""
+    if path is None:
+        missing(f"no fixtures in {FIXTURES_DIR}")
+    assert path is not None
+    return path
+
+
 def fixture_params() -> list[Any]:
     files = fixture_files()
-    if not files:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no fixtures in {FIXTURES_DIR}"))]
+    if not files:  # one case that fails under CI (see ``fixture``) and skips elsewhere
+        return [pytest.param(None, id="no-fixtures")]
     return [pytest.param(path, id=f"{path.parent.name}/{path.name}") for path in files]
 
 
@@ -304,7 +312,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("path", fixture_params())
-def test_fixture_maps_to_its_hand_checked_event(path: Path) -> None:
+def test_fixture_maps_to_its_hand_checked_event(path: Path | None) -> None:
+    path = fixture(path)
     tracker = path.parent.name
     assert tracker in ADAPTERS, f"fixture folder {tracker!r} has no adapter"
     expected = EXPECTED.get((tracker, path.name))
@@ -327,7 +336,8 @@ def test_fixture_maps_to_its_hand_checked_event(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", fixture_params())
-def test_fixture_event_is_deterministic_and_survives_the_wire(path: Path) -> None:
+def test_fixture_event_is_deterministic_and_survives_the_wire(path: Path | None) -> None:
+    path = fixture(path)
     tracker = path.parent.name
     payload = json.loads(path.read_bytes())
     # Re-serialised by some relay: other key order, other whitespace.
@@ -403,7 +413,8 @@ DELIVERY_HEADERS = {
 
 
 @pytest.mark.parametrize("path", fixture_params())
-def test_event_id_ignores_every_unsigned_delivery_header(path: Path) -> None:
+def test_event_id_ignores_every_unsigned_delivery_header(path: Path | None) -> None:
+    path = fixture(path)
     tracker = path.parent.name
     payload = json.loads(path.read_bytes())
     with_headers = adapt(tracker, payload, DELIVERY_HEADERS[tracker])
