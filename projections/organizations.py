@@ -12,7 +12,8 @@ from the store once (a bounded LRU cache: a year of aggregates would not fit).
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -24,13 +25,17 @@ CACHE_SIZE = 200_000
 """Aggregates whose organization is remembered (about 200 bytes each)."""
 
 
+@lru_cache(maxsize=65_536)
 def partition_of(organization_id: str | None, partitions: int) -> int:
     """The share (0..partitions-1) an organization's rows belong to: stable across
-    processes, releases and machines (CRC-32 of its id, not Python's salted hash).
-    Events whose organization cannot be known go to share 0."""
+    processes, releases and machines (SHA-256 of its id, not Python's salted hash;
+    CRC-32 was tried first and put all three organizations of the generated
+    history in one of two shares). Events whose organization cannot be known go
+    to share 0."""
     if partitions <= 1 or organization_id is None:
         return 0
-    return zlib.crc32(organization_id.encode("utf-8")) % partitions
+    digest = hashlib.sha256(organization_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % partitions
 
 
 class OrganizationOf:

@@ -46,6 +46,13 @@ def test_partition_is_in_range_and_stable(organization: str, partitions: int) ->
     assert partition_of(None, partitions) == 0
 
 
+def test_the_generated_historys_organizations_use_both_of_two_shares() -> None:
+    """The equality tests of 2 partition runners would prove nothing with one empty."""
+    from tests.generated_history import ORGANIZATIONS
+
+    assert {partition_of(org, 2) for org in ORGANIZATIONS} == {0, 1}
+
+
 def test_partitions_spread_organizations() -> None:
     shares = Counter(partition_of(f"org-{i}", 4) for i in range(400))
     assert set(shares) == {0, 1, 2, 3}
