@@ -6,9 +6,9 @@ the age of the oldest event it has not applied yet (0 when it is caught up):
 it measures how stale what readers see is, whatever the write rate, which a
 count of events does not.
 
-It is polled, so it stays cheap: one query for the log's end, one for the
-served positions (the tracking table), and only for a model that is behind,
-one indexed read of the single next event (models at the same position share
+It is polled, so it stays cheap: one query for the log's end, one indexed
+lookup per read model for its served position, and only for a model that is
+behind, one read of the single next event (models at the same position share
 it). What it reports names the part that is not ready and by how much, never
 an organization's data; positions are left out, as they are global.
 """
