@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from entrypoints.bootstrap import Runtime, build_runtime
 from entrypoints.settings import Settings
+from tests.conftest import PG_ADMIN_URL
 from tests.e2e.test_api_support import Api, assert_error
 
 MAX_LAG = 1.0
@@ -82,5 +85,26 @@ def test_a_lag_under_the_limit_is_still_ready(backend: Settings) -> None:
             assert client.get("/v1/health/ready").status_code == 200
             runtime.follower.catch_up()
             assert client.get("/v1/health/ready").status_code == 200
+    finally:
+        runtime.close()
+
+
+@pytest.mark.postgres
+def test_unready_when_the_event_store_does_not_answer(pg_url: str, tmp_path: Path) -> None:
+    runtime = build_runtime(Settings(database_url=pg_url, data_dir=tmp_path))
+    try:
+        with TestClient(create_app(runtime)) as client:
+            assert client.get("/v1/health/ready").status_code == 200
+            name = pg_url.rpartition("/")[2]
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # its connections too
+            answer = client.get("/v1/health/ready")
+            assert_error(answer, 503, "not_ready")
+            # The store library retries a lost database for seconds: the poll answers first.
+            assert answer.json()["error"]["message"] in (
+                "not ready: the event store does not answer",
+                "not ready: the stores do not answer within 2 s",
+            )
+            assert name not in answer.text
     finally:
         runtime.close()
