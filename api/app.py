@@ -10,13 +10,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from api import access_log
 from api.body_limit import BodyLimit
 from api.deps import StorableBody
 from api.errors import install_error_handlers
+from api.http_metrics import HttpMetrics, install_metrics_page
 from api.lost_connection import LostConnection
 from api.ports import Runtime
+from api.request_context import RequestContext
 from api.routers import (
     cycle_views,
     cycles,
@@ -34,11 +37,13 @@ def create_app(
     runtime: Runtime,
     owns_runtime: bool = False,
     before_close: Callable[[], object] | None = None,
+    metrics_registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """``owns_runtime``: close the runtime when the server shuts down, after
     ``before_close`` (the in-process consumer's stop). Shutdown is the place:
     uvicorn re-raises SIGTERM once it has shut down, so code after
-    ``uvicorn.run`` never runs."""
+    ``uvicorn.run`` never runs. ``metrics_registry``: what ``/metrics`` shows
+    (default: this process's registry)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,13 +67,18 @@ def create_app(
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
     app.include_router(webhooks.router, prefix="/v1")  # signature first, then parsing
     app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
+    install_metrics_page(app, metrics_registry)  # GET /metrics, no token (api/http_metrics.py)
     # A lost database connection: reads retried once, anything else 503 (never 500).
     app.add_middleware(LostConnection, revive=runtime.revive_connections)
-    # Added last, so it wraps every other middleware: a too long body is refused
-    # before anything parses it or checks its token.
+    # Wraps every middleware below: a too long body is refused before anything
+    # parses it or checks its token.
     app.add_middleware(
         BodyLimit,
         max_bytes=runtime.settings.max_body_bytes,
         webhook_max_bytes=runtime.settings.max_webhook_body_bytes,
     )
+    # Outermost (neither reads the body): every answer, a 413 too, carries an
+    # X-Request-ID and is counted.
+    app.add_middleware(RequestContext)
+    app.add_middleware(HttpMetrics)
     return app

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
 from api.ports import Runtime
+from api.request_context import ORGANIZATION
 from api.schemas import unstorable
 from commands.actor import Actor
 from commands.application import OkrApplication
@@ -64,9 +65,12 @@ async def get_actor(
 
 
 async def _actor_of(runtime: Runtime, token: str) -> Actor | None:
+    """The token's actor; its organization goes into this request's log lines."""
     actor = runtime.tokens.cached(token)
     if actor is None:  # the database is asked off the event loop
         actor = await run_in_threadpool(runtime.tokens.authenticate, token)
+    if actor is not None:
+        ORGANIZATION.set(actor.organization_id)
     return actor
 
 

@@ -48,6 +48,9 @@ class ApiSettings(Protocol):
     @property
     def kafka_topic(self) -> str: ...
 
+    @property
+    def ready_max_lag(self) -> float: ...
+
 
 class Runtime(Protocol):
     """The running service as the API uses it: write side, read models, tokens, webhooks."""

@@ -23,6 +23,7 @@ from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from commands.actor import Actor
 from commands.issue_event import IssueEvent
 from commands.issues import IssueCache, IssueOutcome
+from consumers import metrics
 from consumers.dead_letters import DeadLetter, DeadLetterWriter, KafkaRecord
 from consumers.ingestion_settings import IngestionSettings
 from consumers.issue_event import InvalidIssueEvent, parse_issue_event
@@ -149,6 +150,10 @@ class BatchApplier:
         if outcomes is None:
             return False
         self.stats.count(outcomes)
+        # i14-ops (minimal, for the scrape test; the consumer's own helper owns these):
+        for (record, _), outcome in zip(items, outcomes, strict=False):
+            if outcome.applied and not outcome.duplicate:
+                metrics.APPLIED.labels(record.topic, str(record.partition)).inc()
         return True
 
     def _apply_one_by_one(

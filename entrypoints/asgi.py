@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from entrypoints.bootstrap import build_runtime
+from entrypoints.metrics_serving import worker_registry
 from entrypoints.settings import Settings
 
 __all__ = ["create_app", "worker_app"]
@@ -23,4 +24,6 @@ def worker_app() -> FastAPI:
     write-side cache is fast-forwarded from the store, so processes need not
     know about each other.
     """
-    return create_app(build_runtime(Settings()), owns_runtime=True)
+    return create_app(
+        build_runtime(Settings()), owns_runtime=True, metrics_registry=worker_registry()
+    )

@@ -7,6 +7,7 @@ projections and issue ingestion in-process.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
@@ -116,6 +117,27 @@ class Settings(BaseSettings):
         default=5 * 1_048_576,
         ge=1,
         description="longest body on /v1/webhooks/... (413 beyond)",
+    )
+
+    # -- operating it (SPEC §14): logs, metrics, readiness -----------------------
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: one JSON object per line (time, level, logger, message, "
+        "request_id, organization) for serve, project and consume",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="port on OKR_HOST where `okr project` and `okr consume` serve Prometheus "
+        "metrics; unset: none (the API always serves them at /metrics)",
+    )
+    ready_max_lag: float = Field(
+        default=5.0,
+        gt=0,
+        le=86_400,
+        description="seconds a read model may lag (age of its oldest unapplied event) "
+        "before GET /v1/health/ready answers 503",
     )
 
     @field_validator("database_url")

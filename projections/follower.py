@@ -29,6 +29,7 @@ from tenacity import (
     wait_fixed,
 )
 
+from projections import metrics
 from projections.readmodel import ReadModel
 from projections.store import ViewStore
 
@@ -100,6 +101,10 @@ class Follower:
                     if last > positions[model.name]:
                         tx.track(Tracking(self.tracking_name(model), last))
             for model in self.models:
+                # i14-ops (minimal, for the scrape test; the follower's own helper owns these):
+                applied = sum(1 for n in notifications if n.id > positions[model.name])
+                metrics.APPLIED.labels(model.name, "0/1").inc(applied)
+                metrics.POSITION.labels(model.name, "0/1").set(max(positions[model.name], last))
                 positions[model.name] = max(positions[model.name], last)
             total += len(notifications)
             if on_batch is not None:

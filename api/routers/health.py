@@ -1,4 +1,4 @@
-"""Liveness: no token needed, and an anonymous caller learns nothing else (SPEC §9).
+"""Liveness and readiness: no token needed, and an anonymous caller learns nothing else (SPEC §9).
 
 Anyone (no token, a member's token, an unknown token) gets ``status`` and
 ``mode``. An admin also gets ``AdminHealth``: where the log and each read model
@@ -11,11 +11,13 @@ and ``admin_health``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from api.deps import OptionalActorDep, RuntimeDep
+from api.errors import ApiError, documented
 from api.ports import Runtime
+from api.readiness import ReadinessProbe
 from commands.actor import Actor
 from projections.alignment_queries import stored_alignment_cycles
 
@@ -64,3 +66,21 @@ def health(runtime: RuntimeDep, actor: OptionalActorDep) -> Health:
     if actor is not None and actor.is_admin:
         return admin_health(runtime, actor)
     return public_health(runtime)
+
+
+class Ready(BaseModel):
+    status: str
+
+
+@router.get("/health/ready", response_model=Ready, responses=documented(503))
+async def ready(request: Request, runtime: RuntimeDep) -> Ready:
+    """200 when the event store answers and every read model is within
+    ``OKR_READY_MAX_LAG`` seconds of the log; else 503 saying which part is not
+    (within 2 s, whatever the stores do)."""
+    probe = getattr(request.app.state, "readiness", None)
+    if probe is None:  # made on the first poll; the event loop has no race here
+        probe = request.app.state.readiness = ReadinessProbe(runtime)
+    readiness = await probe.check()
+    if not readiness.ready:
+        raise ApiError(503, "not ready: " + "; ".join(readiness.problems), code="not_ready")
+    return Ready(status="ready")

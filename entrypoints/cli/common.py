@@ -4,7 +4,6 @@ and the runtime opened so that each way it cannot start is one line."""
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, Protocol
@@ -48,11 +47,6 @@ def command(
     if run is not None:
         parser.set_defaults(run=run)
     return parser
-
-
-def long_running() -> None:
-    """A process (serve, project, consume) logs its INFO notes; one-shot commands do not."""
-    logging.getLogger().setLevel(logging.INFO)
 
 
 @contextmanager

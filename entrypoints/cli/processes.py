@@ -9,8 +9,10 @@ import socket
 import threading
 
 from entrypoints.bootstrap import open_runtime
-from entrypoints.cli.common import Commands, command, long_running
+from entrypoints.cli.common import Commands, command
 from entrypoints.errors import USAGE, CannotStart, load_settings
+from entrypoints.logs import configure_logging, logging_config
+from entrypoints.metrics_serving import serve_metrics, shared_by_workers
 
 
 def port_number(text: str) -> int:
@@ -53,8 +55,8 @@ def serve(args: argparse.Namespace) -> int:
 
     from entrypoints.asgi import create_app
 
-    long_running()
     settings = load_settings()
+    configure_logging(settings.log_format)
     host: str = args.host or settings.host
     port: int = args.port or settings.port
     workers: int = args.workers or settings.workers
@@ -70,14 +72,16 @@ def serve(args: argparse.Namespace) -> int:
         # The schema once, here: N workers each running CREATE TABLE IF NOT EXISTS on
         # a fresh database race in PostgreSQL's catalog, and one of them dies.
         open_runtime(settings).close()
-        uvicorn.run(
-            "entrypoints.asgi:worker_app",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            log_level="info",
-        )
+        with shared_by_workers():  # one scrape of any worker shows all of them
+            uvicorn.run(
+                "entrypoints.asgi:worker_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level="info",
+                log_config=logging_config(settings.log_format),
+            )
         return 0
     try:
         runtime = open_runtime(settings)
@@ -103,6 +107,7 @@ def serve(args: argparse.Namespace) -> int:
             host=host,
             port=port,
             log_level="info",
+            log_config=logging_config(settings.log_format),
         )
     )
     try:
@@ -117,13 +122,17 @@ def serve(args: argparse.Namespace) -> int:
 def consume(_: argparse.Namespace) -> int:
     from entrypoints.consumer_process import run_consumer
 
-    long_running()
-    return run_consumer(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    serve_metrics(settings)
+    return run_consumer(settings)
 
 
 def project(_: argparse.Namespace) -> int:
-    long_running()
-    runtime = open_runtime(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    serve_metrics(settings)
+    runtime = open_runtime(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
