@@ -5,7 +5,8 @@ that failed to parse or validate (SPEC §4: "the consumer goes on"):
 
 - value and key: the ORIGINAL bytes, unchanged (``None`` stays ``None``);
 - headers: the original ones, plus ``okr-dlq-reason`` (UTF-8, the
-  ``InvalidIssueEvent`` reason, at most 500 characters) and ``okr-dlq-source``
+  ``InvalidIssueEvent`` reason, ``refused by the write side: …`` or
+  ``unexpected_error: …``, at most 500 characters) and ``okr-dlq-source``
   (``"<topic>:<partition>:<offset>"`` of the original message).
 
 ``DeadLetterWriter.write`` returns only once the broker has stored every
@@ -27,6 +28,9 @@ __all__ = [
     "DLQ_REASON_HEADER",
     "DLQ_SOURCE_HEADER",
     "DLQ_VALUE_OMITTED_HEADER",
+    "INVALID_MESSAGE",
+    "REFUSED_BY_WRITE_SIDE",
+    "UNEXPECTED_ERROR",
     "DeadLetter",
     "DeadLetterWriter",
     "KafkaRecord",
@@ -40,6 +44,15 @@ DLQ_VALUE_OMITTED_HEADER: Final = "okr-dlq-value-omitted"
 """Set (to the original size in bytes) only when the broker refused the letter as
 too large even though it accepted the original: the value is then left out and
 the original stays readable at ``okr-dlq-source`` until the topic's retention."""
+
+# Why a message was set aside, in three words: the ``reason`` label of the
+# dead-letter metric (few values, unlike the ``okr-dlq-reason`` header's text).
+INVALID_MESSAGE: Final = "invalid_message"
+"""It could not be parsed or validated (or its organization header is bad)."""
+REFUSED_BY_WRITE_SIDE: Final = "refused_by_write_side"
+"""The write side refused it outright (a domain rule, a value the database refuses)."""
+UNEXPECTED_ERROR: Final = "unexpected_error"
+"""Its organization's save kept failing with an unexpected error, retries spent (SPEC §10)."""
 
 _OUR_HEADERS: Final = frozenset({DLQ_REASON_HEADER, DLQ_SOURCE_HEADER, DLQ_VALUE_OMITTED_HEADER})
 
@@ -73,9 +86,11 @@ class DeadLetter:
     headers: tuple[tuple[str, bytes | None], ...]
     reason: str
     value_omitted: int | None = None
+    kind: str = INVALID_MESSAGE
+    """One of ``INVALID_MESSAGE``, ``REFUSED_BY_WRITE_SIDE``, ``UNEXPECTED_ERROR``."""
 
     @classmethod
-    def of(cls, record: KafkaRecord, reason: str) -> DeadLetter:
+    def of(cls, record: KafkaRecord, reason: str, kind: str = INVALID_MESSAGE) -> DeadLetter:
         return cls(
             topic=record.topic,
             partition=record.partition,
@@ -84,6 +99,7 @@ class DeadLetter:
             value=record.value,
             headers=tuple(record.headers or ()),
             reason=reason,
+            kind=kind,
         )
 
     @property
