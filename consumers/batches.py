@@ -73,6 +73,7 @@ class ConsumerStats:
     dead_letters: int = 0
     database_retries: int = 0
     retries: int = 0  # of a group or one event after an unexpected error
+    dead_letter_retries: int = 0  # writes of a batch's letters tried again (topic away)
     commit_failures: int = 0
     busy_seconds: float = 0.0
 
@@ -285,7 +286,11 @@ class BatchApplier:
             what="dead-letter topic unavailable",
             first_delay=0.2,
             max_delay=self.settings.max_backoff,
+            on_retry=self._count_dead_letter_retry,
         )
+
+    def _count_dead_letter_retry(self, _: BaseException) -> None:
+        self.stats.dead_letter_retries += 1
 
     def _write(self, letters: Sequence[DeadLetter]) -> int:
         """Store the letters; returns how many (never None: None means "stopped")."""

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from prometheus_client import REGISTRY
 
 from commands.actor import Actor
@@ -281,3 +283,79 @@ def test_a_database_away_is_waited_for_never_dead_lettered(tmp_path: Path, topic
         assert_issues_in(reader, expected)
     finally:
         reader.close()
+
+
+def dead_letter_topic_takes(admin: KafkaAdminClient, topics: Topics, max_bytes: int) -> None:
+    """Set the dead-letter topic's ``max.message.bytes`` (the broker refuses larger)."""
+    config = ConfigResource(
+        ConfigResourceType.TOPIC, topics.dlq, configs={"max.message.bytes": str(max_bytes)}
+    )
+    assert admin.alter_configs([config]) == {"topic": {topics.dlq: "OK"}}
+
+
+def test_a_dead_letter_topic_that_refuses_is_waited_for_not_dropped(
+    rt: Runtime, topics: Topics
+) -> None:
+    """The broker refuses every letter (the dead-letter topic's ``max.message.bytes``
+    too small for even a letter without its value): the consumer keeps trying
+    the same letters and commits nothing; once the topic takes them, they are
+    all there and the offsets are committed.
+
+    Old code: the refusal was fatal to the idempotent dead-letter producer, which
+    then refused every later try too: the consumer stood still for good."""
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=10_000)
+
+    messages = make_messages(random.Random(21), issue_refs(6), 20, duplicate_share=0)
+    publish(topics, messages, "beta")
+    sink = FailingSink(rt.app, lambda actor, _reports, _number: actor.organization_id == "beta")
+    progress = Progress(topics)
+    try:
+        dead_letter_topic_takes(admin, topics, 16)
+        with Running(sink, rt.settings, topics, max_retries=0, max_backoff=0.2) as running:
+            while running.consumer.stats.dead_letter_retries < 2:
+                assert running.alive()
+                running.stop_event.wait(0.05)
+            assert progress.committed() == 0, "offsets committed past letters not stored"
+            dead_letter_topic_takes(admin, topics, 1_048_588)  # the broker's default
+            progress.wait(timeout=60, alive=running.alive)
+        stats = running.consumer.stats
+    finally:
+        progress.close()
+        admin.close()
+    assert stats.dead_letters == len(messages)
+    letters = read_topic(topics.dlq, expected=len(messages))
+    assert sorted({parse_issue_event(letter.value).event_id for letter in letters}) == sorted(
+        m.event_id for m in messages
+    )
+
+
+def test_a_letter_too_large_for_the_dead_letter_topic_is_stored_without_its_value(
+    rt: Runtime, topics: Topics
+) -> None:
+    """The original fitted its topic, its letter does not fit the dead-letter topic:
+    the letter is stored without the value (``okr-dlq-value-omitted``) and the
+    consumer goes on. Old code: the broker's refusal was fatal to the producer,
+    the letter without its value was refused with it, and the consumer stood
+    still for good."""
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=10_000)
+    producer = KafkaProducer(bootstrap_servers=KAFKA_BOOTSTRAP, acks="all")
+    try:
+        dead_letter_topic_takes(admin, topics, 2_000)
+        producer.send(
+            topics.topic,
+            key=b"big",
+            value=b"x" * 5_000,  # not JSON: a dead letter
+            headers=[(ORGANIZATION_HEADER, b"acme")],
+        ).get(timeout=30)
+        with Running(rt.app, rt.settings, topics) as running:
+            consume_all(running, topics)
+    finally:
+        producer.close()
+        admin.close()
+    assert running.consumer.stats.dead_letters == 1
+    (letter,) = read_topic(topics.dlq, expected=1)
+    headers = dict(letter.headers)
+    assert (letter.key, letter.value) == (b"big", None)
+    assert headers["okr-dlq-value-omitted"] == b"5000"
+    assert headers[DLQ_REASON_HEADER].decode().startswith("not valid JSON")
+    assert series("okr_consumer_dead_letters_total", topics.topic, reason="invalid_message") == 1
