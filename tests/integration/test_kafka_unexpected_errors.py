@@ -359,3 +359,25 @@ def test_a_letter_too_large_for_the_dead_letter_topic_is_stored_without_its_valu
     assert headers["okr-dlq-value-omitted"] == b"5000"
     assert headers[DLQ_REASON_HEADER].decode().startswith("not valid JSON")
     assert series("okr_consumer_dead_letters_total", topics.topic, reason="invalid_message") == 1
+
+
+def test_the_lag_is_what_is_left_after_each_batch(rt: Runtime, topics: Topics) -> None:
+    """Every save reads the lag set after the batch before it: exactly the
+    messages published and not yet handed to a save."""
+    messages = make_messages(random.Random(4), [("github", "acme/app#1")], 60, duplicate_share=0)
+    publish(topics, messages, "acme")
+    seen: list[tuple[int, float]] = []  # (messages saved before this call, lag then)
+
+    def record_lag(_actor: Actor, _reports: Sequence[IssueEvent], _number: int) -> bool:
+        before = sum(len(ids) for _, ids in sink.calls[:-1])
+        seen.append((before, sum(lag or 0.0 for lag in lags(topics.topic))))
+        return False
+
+    sink = FailingSink(rt.app, record_lag)
+    with Running(sink, rt.settings, topics, max_poll_records=10) as running:
+        consume_all(running, topics)
+    assert len(seen) >= 6  # batches of at most 10
+    assert seen[0] == (0, 0.0)  # nothing measured before the first batch
+    assert all(lag == len(messages) - before for before, lag in seen[1:]), seen
+    assert lags(topics.topic) == [0.0, 0.0, 0.0]
+    assert running.consumer.stats.applied + running.consumer.stats.stale == len(messages)
