@@ -170,6 +170,14 @@ def test_the_retries_of_an_unexpected_error_are_bounded(
         IngestionSettings(bootstrap="k:9092", max_retries=21)
 
 
+@pytest.mark.parametrize("retries", [0, 20])
+def test_the_retry_bounds_themselves_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, retries: int
+) -> None:
+    monkeypatch.setenv("OKR_CONSUMER_MAX_RETRIES", str(retries))
+    assert ingestion_settings(Settings(kafka_bootstrap="k:9092")).max_retries == retries
+
+
 def test_within_budget_retries_while_the_budget_lasts_then_lets_the_error_through() -> None:
     calls: list[str] = []
     seen: list[BaseException] = []
