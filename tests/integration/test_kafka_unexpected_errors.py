@@ -379,5 +379,8 @@ def test_the_lag_is_what_is_left_after_each_batch(rt: Runtime, topics: Topics) -
     assert len(seen) >= 6  # batches of at most 10
     assert seen[0] == (0, 0.0)  # nothing measured before the first batch
     assert all(lag == len(messages) - before for before, lag in seen[1:]), seen
-    assert lags(topics.topic) == [0.0, 0.0, 0.0]
+    # The partition of the one issue is caught up; the two empty ones may not
+    # have been fetched at all (no high-water mark known: no series).
+    final = lags(topics.topic)
+    assert final.count(0.0) >= 1 and set(final) <= {0.0, None}, final
     assert running.consumer.stats.applied + running.consumer.stats.stale == len(messages)
