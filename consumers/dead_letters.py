@@ -5,7 +5,8 @@ that failed to parse or validate (SPEC §4: "the consumer goes on"):
 
 - value and key: the ORIGINAL bytes, unchanged (``None`` stays ``None``);
 - headers: the original ones, plus ``okr-dlq-reason`` (UTF-8, the
-  ``InvalidIssueEvent`` reason, at most 500 characters) and ``okr-dlq-source``
+  ``InvalidIssueEvent`` reason, ``refused by the write side: …`` or
+  ``unexpected_error: …``, at most 500 characters) and ``okr-dlq-source``
   (``"<topic>:<partition>:<offset>"`` of the original message).
 
 ``DeadLetterWriter.write`` returns only once the broker has stored every
@@ -21,12 +22,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
 from kafka import KafkaProducer  # type: ignore[import-untyped]
-from kafka.errors import MessageSizeTooLargeError  # type: ignore[import-untyped]
+from kafka.errors import KafkaError, MessageSizeTooLargeError  # type: ignore[import-untyped]
 
 __all__ = [
     "DLQ_REASON_HEADER",
     "DLQ_SOURCE_HEADER",
     "DLQ_VALUE_OMITTED_HEADER",
+    "INVALID_MESSAGE",
+    "REFUSED_BY_WRITE_SIDE",
+    "UNEXPECTED_ERROR",
     "DeadLetter",
     "DeadLetterWriter",
     "KafkaRecord",
@@ -40,6 +44,15 @@ DLQ_VALUE_OMITTED_HEADER: Final = "okr-dlq-value-omitted"
 """Set (to the original size in bytes) only when the broker refused the letter as
 too large even though it accepted the original: the value is then left out and
 the original stays readable at ``okr-dlq-source`` until the topic's retention."""
+
+# Why a message was set aside, in three words: the ``reason`` label of the
+# dead-letter metric (few values, unlike the ``okr-dlq-reason`` header's text).
+INVALID_MESSAGE: Final = "invalid_message"
+"""It could not be parsed or validated (or its organization header is bad)."""
+REFUSED_BY_WRITE_SIDE: Final = "refused_by_write_side"
+"""The write side refused it outright (a domain rule, a value the database refuses)."""
+UNEXPECTED_ERROR: Final = "unexpected_error"
+"""Its organization's save kept failing with an unexpected error, retries spent (SPEC §10)."""
 
 _OUR_HEADERS: Final = frozenset({DLQ_REASON_HEADER, DLQ_SOURCE_HEADER, DLQ_VALUE_OMITTED_HEADER})
 
@@ -73,9 +86,11 @@ class DeadLetter:
     headers: tuple[tuple[str, bytes | None], ...]
     reason: str
     value_omitted: int | None = None
+    kind: str = INVALID_MESSAGE
+    """One of ``INVALID_MESSAGE``, ``REFUSED_BY_WRITE_SIDE``, ``UNEXPECTED_ERROR``."""
 
     @classmethod
-    def of(cls, record: KafkaRecord, reason: str) -> DeadLetter:
+    def of(cls, record: KafkaRecord, reason: str, kind: str = INVALID_MESSAGE) -> DeadLetter:
         return cls(
             topic=record.topic,
             partition=record.partition,
@@ -84,6 +99,7 @@ class DeadLetter:
             value=record.value,
             headers=tuple(record.headers or ()),
             reason=reason,
+            kind=kind,
         )
 
     @property
@@ -108,7 +124,14 @@ class DeadLetter:
 
 
 class DeadLetterWriter:
-    """A producer for the dead-letter topic that reports success only once stored."""
+    """A producer for the dead-letter topic that reports success only once stored.
+
+    kafka-python's producer is idempotent, and an idempotent producer that
+    meets a fatal error (the broker refusing a record as too large, for one)
+    refuses every later send for good. So a failed write renews the producer:
+    the caller's next try, once the topic takes letters again, goes through
+    instead of failing forever.
+    """
 
     def __init__(
         self,
@@ -119,16 +142,17 @@ class DeadLetterWriter:
         **producer_config: Any,
     ) -> None:
         self.topic = topic
-        self._producer = KafkaProducer(
-            bootstrap_servers=[server.strip() for server in bootstrap.split(",") if server.strip()],
-            client_id=client_id,
-            acks="all",
-            linger_ms=5,
+        self._config: dict[str, Any] = {
+            "bootstrap_servers": [s.strip() for s in bootstrap.split(",") if s.strip()],
+            "client_id": client_id,
+            "acks": "all",
+            "linger_ms": 5,
             # The broker, not this client, decides what is too large: the
             # original fitted, and our two headers add well under a kilobyte.
-            max_request_size=4 * 1024 * 1024,
+            "max_request_size": 4 * 1024 * 1024,
             **producer_config,
-        )
+        }
+        self._producer = KafkaProducer(**self._config)
 
     def write(self, letters: Sequence[DeadLetter], timeout: float = 30.0) -> None:
         """Store every letter on the broker, or raise (a ``KafkaError``).
@@ -136,9 +160,17 @@ class DeadLetterWriter:
         A caller that gets an error must not commit past these messages: it
         retries the write (the topic may then hold a letter twice).
         """
+        try:
+            self._write(letters, timeout)
+        except KafkaError:
+            self._renew()
+            raise
+
+    def _write(self, letters: Sequence[DeadLetter], timeout: float) -> None:
         if not letters:
             return
         too_large: list[DeadLetter] = []
+        refused_by_broker = False
         sent = []
         for letter in letters:
             try:
@@ -155,13 +187,24 @@ class DeadLetterWriter:
                 if letter.value_omitted is not None:
                     raise
                 too_large.append(letter.without_value())
+                refused_by_broker = True
         if too_large:
             log.warning(
                 "%d dead letter(s) too large for %s; writing them without their value",
                 len(too_large),
                 self.topic,
             )
-            self.write(too_large, timeout)
+            if refused_by_broker:  # that refusal was fatal to this producer
+                self._renew()
+            self._write(too_large, timeout)
+
+    def _renew(self) -> None:
+        """A fresh producer in place of one that may refuse every send from now on."""
+        try:
+            self._producer.close(timeout=0)
+        except Exception as error:  # a broken producer may fail to close, too
+            log.warning("closing the dead-letter producer failed (%s)", error)
+        self._producer = KafkaProducer(**self._config)
 
     def _send(self, letter: DeadLetter) -> Any:
         return self._producer.send(

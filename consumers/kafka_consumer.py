@@ -16,9 +16,18 @@ Kafka transaction is needed.
 
 A database that is unreachable (PostgreSQL restarting, SQLite locked) is not a
 reason to skip anything: the same batch is retried with backoff until it
-commits, and the loop resumes by itself once the database is back. Any other
-exception stops the consumer without committing, so nothing is lost and the
-crash is visible.
+commits, and the loop resumes by itself once the database is back. An
+unexpected error in one organization's save is retried a bounded number of
+times and then dead-letters that organization's failing messages
+(``consumers.batches``), so it neither stops the consumer nor replays
+forever. Any other exception (a bug of the loop itself) stops the consumer
+without committing, so nothing is lost and the crash is visible.
+
+After each batch (and every few seconds when idle) the lag of every assigned
+partition is set on ``okr_consumer_lag_messages``: the broker's high-water
+mark, as the last fetch response reported it, minus the consumer's position
+(which, after the batch's commit, is the committed offset). No request is
+made for it.
 
 Entry point: ``IssueEventConsumer(app, settings).run(stop_event)``. The
 processes around it (``okr consume``, the thread of ``okr serve``) are in
@@ -41,6 +50,7 @@ from commands.issues import IssueCache
 from consumers.batches import CONSUMER_USER, BatchApplier, ConsumerStats, IssueEventSink
 from consumers.dead_letters import KafkaRecord
 from consumers.ingestion_settings import IngestionSettings
+from consumers.metrics import LAG
 from consumers.retrying import until_done
 from consumers.store_errors import describe
 
@@ -49,6 +59,7 @@ __all__ = ["IssueEventConsumer"]
 log = logging.getLogger(__name__)
 
 _REPORT_EVERY_SECONDS = 10.0
+_IDLE_LAG_EVERY_SECONDS = 5.0
 
 
 class IssueEventConsumer:
@@ -65,6 +76,8 @@ class IssueEventConsumer:
         self.batches = BatchApplier(app, settings)
         self.consumer_config = dict(consumer_config or {})
         self._last_report = time.monotonic()
+        self._last_lag = 0.0
+        self._lag_labels: set[tuple[str, str]] = set()
 
     @property
     def stats(self) -> ConsumerStats:
@@ -99,12 +112,15 @@ class IssueEventConsumer:
                 )
                 records: list[KafkaRecord] = [r for batch in polled.values() for r in batch]
                 if not records:
+                    if time.monotonic() - self._last_lag >= _IDLE_LAG_EVERY_SECONDS:
+                        self._record_lag(consumer)
                     continue
                 started = time.monotonic()
                 if not self.handle_batch(records, stop_event):
                     log.info("stopped while the database was unavailable; batch not committed")
                     break
                 self._commit(consumer, records)
+                self._record_lag(consumer)
                 self.stats.busy_seconds += time.monotonic() - started
                 self._maybe_report()
         finally:
@@ -165,6 +181,32 @@ class IssueEventConsumer:
             self.stats.commit_failures += 1
             log.warning("offset commit failed (%s)", describe(error))
 
+    def _record_lag(self, consumer: Any) -> None:
+        """Set the lag of each assigned partition; drop the series of partitions gone.
+
+        Metrics never stop the consumer: a partition revoked meanwhile, or any
+        other surprise, only leaves the series as they were.
+        """
+        self._last_lag = time.monotonic()
+        labels: set[tuple[str, str]] = set()
+        try:
+            for tp in consumer.assignment():
+                highwater = consumer.highwater(tp)
+                if highwater is None:  # not fetched yet
+                    continue
+                position = consumer.position(tp, timeout_ms=100)
+                if position is None:
+                    continue
+                label = (tp.topic, str(tp.partition))
+                LAG.labels(*label).set(max(0, highwater - position))
+                labels.add(label)
+        except Exception as error:
+            log.debug("consumer lag not measured (%s)", describe(error))
+            return
+        for gone in self._lag_labels - labels:
+            LAG.remove(*gone)
+        self._lag_labels = labels
+
     def _close(self, consumer: Any) -> None:
         try:
             consumer.close(autocommit=False)
@@ -182,7 +224,7 @@ class IssueEventConsumer:
         s = self.stats
         log.info(
             "consumed %d messages in %d batches (%.0f events/s): %d applied, %d older, "
-            "%d duplicates, %d dead letters, %d database retries",
+            "%d duplicates, %d dead letters, %d database retries, %d retries after errors",
             s.messages,
             s.batches,
             s.events_per_second,
@@ -191,4 +233,5 @@ class IssueEventConsumer:
             s.duplicates,
             s.dead_letters,
             s.database_retries,
+            s.retries,
         )

@@ -9,6 +9,7 @@ that the caller retries.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Final
 
@@ -46,7 +47,18 @@ REFUSED_BY_WRITE_SIDE: Final[tuple[type[BaseException], ...]] = (
 """Errors that say "this event can never be applied": isolate it, dead-letter it."""
 
 
+_PASSWORD_IN_URL: Final = re.compile(r"(://[^/\s:@]*):[^@\s]*@")
+_PASSWORD_SETTING: Final = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+
+
 def describe(error: BaseException) -> str:
-    """One line for a log or a dead letter: the error's type and a short message."""
+    """One line for a log or a dead letter: the error's type and a short message.
+
+    Never a traceback, and never a password: a driver's message may quote the
+    connection it failed on (``postgresql://okr:secret@…``, ``password=secret``),
+    and a dead letter is read by whoever reads the topic.
+    """
     text = " ".join(str(error).split())
+    text = _PASSWORD_IN_URL.sub(r"\1:***@", text)
+    text = _PASSWORD_SETTING.sub(r"\1***", text)
     return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__

@@ -57,6 +57,7 @@ def ingestion_settings(settings: Settings, **overrides: Any) -> IngestionSetting
         session_timeout_ms=settings.kafka_session_timeout_ms,
         max_poll_records=settings.kafka_max_poll_records,
         max_backoff=settings.consumer_max_backoff,
+        max_retries=settings.consumer_max_retries,
     )
     return dataclasses.replace(built, **overrides) if overrides else built
 

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     consumer_max_backoff: float = Field(
         default=10.0, gt=0, description="longest wait, in seconds, between database retries"
     )
+    consumer_max_retries: int = Field(
+        default=5,
+        ge=0,
+        le=20,
+        description="retries of one organization's share of a batch after an unexpected "
+        "error, before its messages go to the dead-letter topic (a database that is away "
+        "is waited for, not counted)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(
