@@ -1,0 +1,82 @@
+"""The embedded SQLite event store: the library's, asserting what a command read.
+
+A command's reads of other aggregates (commands/reads.py) are checked inside
+the transaction that inserts its events: the stored last version of each must
+still be the one read, else ``ReadsChanged`` rolls the insert back and the
+command runs again. The transaction starts with ``BEGIN IMMEDIATE`` (the
+library's is a deferred ``BEGIN``): the write lock is taken first, so the
+versions read back are final until the COMMIT, even with another process
+writing to the same file. In one process the library's pool already hands out
+one writing connection at a time.
+
+``entrypoints.settings`` selects this factory for the embedded mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteFactory,
+    SQLiteTransaction,
+)
+
+from commands.reads import UNCHANGED, ReadsChanged, changed_reads
+
+
+class ImmediateTransaction(SQLiteTransaction):
+    """The library's transaction, begun with the write lock already held."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        return cursor
+
+
+class ReadAssertingApplicationRecorder(SQLiteApplicationRecorder):
+    """Inserts a command's events only if what it read is unchanged."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with (
+            self.datastore.get_connection(commit=True) as conn,
+            ImmediateTransaction(conn, commit=True) as cursor,
+        ):
+            return self._insert_events(cursor, stored_events, **kwargs)
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        unchanged: Mapping[UUID | str, int] | None = kwargs.get(UNCHANGED)
+        if unchanged:
+            self._assert_unchanged(c, unchanged)
+        return super()._insert_events(c, stored_events, **kwargs)
+
+    def _assert_unchanged(self, c: SQLiteCursor, unchanged: Mapping[UUID | str, int]) -> None:
+        """One indexed query: the last version of each aggregate read."""
+        keys = {_key(k): k for k in unchanged}
+        marks = ",".join("?" * len(keys))
+        c.execute(
+            "SELECT originator_id, MAX(originator_version) AS version"
+            f" FROM {self.events_table_name} WHERE originator_id IN ({marks})"
+            " GROUP BY originator_id",
+            list(keys),
+        )
+        stored = {keys[row["originator_id"]]: int(row["version"]) for row in c.fetchall()}
+        if changed_reads(unchanged, stored):
+            raise ReadsChanged("an aggregate the command read has changed")
+
+
+def _key(originator_id: UUID | str) -> str:
+    """How the library stores an originator id in SQLite."""
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
+class OkrSQLiteFactory(SQLiteFactory):
+    application_recorder_class = ReadAssertingApplicationRecorder
