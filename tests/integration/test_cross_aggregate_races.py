@@ -31,7 +31,7 @@ from commands.messages import (
 )
 from domain.alignment import alignment_cycles
 from domain.cycle import Cycle
-from domain.errors import AlignmentCycle, DomainError, PhaseRuleViolation
+from domain.errors import AlignmentCycle, AlignmentTooDeep, DomainError, PhaseRuleViolation
 from domain.objective import Objective
 from domain.values import Phase
 from entrypoints.settings import Settings
@@ -39,7 +39,7 @@ from tests.builders import ADMIN, INTEGRATION, World
 
 WAIT = 60  # seconds: only a hung test ever waits this long
 
-Opener = Callable[[], OkrApplication]
+Opener = Callable[..., OkrApplication]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -52,8 +52,8 @@ def open_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]
         env = Settings(database_url=url, data_dir=tmp_path).eventsourcing_env()
     opened: list[OkrApplication] = []
 
-    def opener() -> OkrApplication:
-        app = OkrApplication(env=dict(env))
+    def opener(**extra: str) -> OkrApplication:
+        app = OkrApplication(env={**env, **extra})
         opened.append(app)
         return app
 
@@ -149,6 +149,36 @@ def test_two_realignments_that_together_close_a_loop(open_app: Opener, loop: int
     assert isinstance(refused[0], AlignmentCycle), refused[0]
     reader = open_app()
     assert alignment_cycles(parents(reader, [x, y, z])) == set()
+
+
+def test_joining_below_an_objective_that_moves_down_meanwhile_is_too_deep(
+    open_app: Opener,
+) -> None:
+    """Depth limit 3: A (with D below it) moves under B while C joins below D. Each
+    alone makes a chain of 3; together B-A-D-C is 4. C is past its check when A's
+    move is saved: C runs again, walks up D-A-B and is refused."""
+    first, second = open_app(OKR_MAX_ALIGNMENT_DEPTH="3"), open_app(OKR_MAX_ALIGNMENT_DEPTH="3")
+    w = World(first)
+    cycle = w.cycle(Phase.DRAFTING)
+    team = w.team()
+    a, b, c = (w.objective(cycle, team_id=team, title=t) for t in ("A", "B", "C"))
+    d = w.objective(cycle, team_id=team, title="D", aligned_to_objective_id=a)
+    checked, moved = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        checked.set()
+        assert moved.wait(WAIT)
+
+    first.before_save = first_save_only(pause)
+    thread, outcome = in_thread(
+        lambda: first.align_objective(ADMIN, AlignObjective(c, to_objective_id=d))
+    )
+    assert checked.wait(WAIT)
+    second.align_objective(ADMIN, AlignObjective(a, to_objective_id=b))
+    moved.set()
+
+    assert isinstance(joined(thread, outcome), AlignmentTooDeep)
+    assert parents(open_app(), [a, b, c, d]) == {a: b, b: None, c: None, d: a}
 
 
 # --------------------------------------------------------------- phase changes
