@@ -29,6 +29,15 @@ path down from the objective, itself included, counted up to ``bound + 1``."""
 
 Authorize = Callable[[Actor, Objective, Collection[str]], None]
 
+_PARENT_CHANGES = (
+    Objective.Realigned,
+    Objective.Archived,
+    Objective.Edited,
+    Objective.KeyResultArchived,
+)
+"""The events of an objective aligned to that change whether it may be: the rest
+(check-ins above all) leave an alignment below it as valid as it was."""
+
 
 def unknown_subtree(organization_id: str, cycle_id: UUID, objective_id: UUID, bound: int) -> int:
     """Without a read side (a bare application) the objectives below are unknown:
@@ -76,7 +85,8 @@ class ObjectiveCommandsBase(TeamCommands):
             found = self.find(actor, objective_id, Objective)
             if found is None:
                 return None
-            rely_on(found)  # a concurrent re-alignment of it could close a loop
+            # Only a re-alignment of it changes the walk (a loop, the depth).
+            rely_on(found, changed_by=(Objective.Realigned,))
             return found.parent_id
 
         return parent_of
@@ -129,7 +139,8 @@ class ObjectiveCommandsBase(TeamCommands):
             return None
         # A parent the caller may not see answers exactly like a missing one.
         require_visible(actor, parent, self.team_managers(actor, parent.owner_team_id))
-        rely_on(parent)  # archived, moved or re-aligned meanwhile: checked again
+        # Archived, hidden, its key result archived or re-aligned meanwhile: checked again.
+        rely_on(parent, changed_by=_PARENT_CHANGES)
         if parent.archived:
             raise Conflict(f"objective {parent.id} is archived")
         if parent.cycle_id != cycle_id:

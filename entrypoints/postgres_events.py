@@ -18,7 +18,8 @@ answers with 503.
 
 A command's reads of other aggregates (commands/reads.py) are asserted in the
 same INSERT: it inserts nothing when one of them has an event newer than the
-version read, and the transaction is rolled back with ``ReadsChanged``. The
+version read, of a kind the command cares about, and the transaction is rolled
+back with ``ReadsChanged``. The
 table lock the library takes for every insert (gapless notification ids)
 already orders all writers, and the assertion runs after it, in a statement
 whose snapshot sees every write committed before: no extra lock, no extra
@@ -41,7 +42,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from commands.reads import UNCHANGED, ReadsChanged
+from commands.reads import UNCHANGED, Read, ReadsChanged, assertion_rows
 from projections.store import revive_pool
 
 INSERT_ATTEMPTS = 10
@@ -74,13 +75,16 @@ class ColumnArraysApplicationRecorder(PostgresApplicationRecorder):
         self.insert_column_arrays_statement: Composed = SQL(
             insert + " RETURNING notification_id"
         ).format(**names)
-        # The same, inserting nothing if an aggregate the command read has moved on
-        # (uncorrelated: evaluated once; each probe is on the primary key's index).
+        # The same, inserting nothing if an aggregate the command read has a newer
+        # event of a topic it cares about ('' any topic). Uncorrelated: evaluated
+        # once; each probe is a range of the primary key's index.
         self.insert_if_unchanged_statement: Composed = SQL(
             insert + " WHERE NOT EXISTS (SELECT 1"
-            " FROM unnest(%b::{id_type}[], %b::bigint[]) AS r(originator_id, version)"
+            " FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[])"
+            " AS r(originator_id, version, topic)"
             " JOIN {schema}.{table} AS e ON e.originator_id = r.originator_id"
-            " AND e.originator_version > r.version)"
+            " AND e.originator_version > r.version"
+            " AND (r.topic = '' OR e.topic = r.topic))"
             " RETURNING notification_id"
         ).format(**names)
 
@@ -143,13 +147,14 @@ class ColumnArraysApplicationRecorder(PostgresApplicationRecorder):
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
         )
-        unchanged: Mapping[Any, int] | None = kwargs.get(UNCHANGED)
+        unchanged: Mapping[Any, Read] | None = kwargs.get(UNCHANGED)
         if not unchanged:
             curs.execute(self.insert_column_arrays_statement, columns)
             return
+        ids, versions, topics = zip(*assertion_rows(unchanged), strict=True)
         curs.execute(
             self.insert_if_unchanged_statement,
-            (*columns, self._ids(list(unchanged)), list(unchanged.values())),
+            (*columns, self._ids(list(ids)), list(versions), list(topics)),
         )
 
     def _ids(self, ids: list[Any]) -> list[Any]:

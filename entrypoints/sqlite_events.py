@@ -1,8 +1,8 @@
 """The embedded SQLite event store: the library's, asserting what a command read.
 
 A command's reads of other aggregates (commands/reads.py) are checked inside
-the transaction that inserts its events: the stored last version of each must
-still be the one read, else ``ReadsChanged`` rolls the insert back and the
+the transaction that inserts its events: none may have a newer event of a kind
+the command cares about, else ``ReadsChanged`` rolls the insert back and the
 command runs again. The transaction starts with ``BEGIN IMMEDIATE`` (the
 library's is a deferred ``BEGIN``): the write lock is taken first, so the
 versions read back are final until the COMMIT, even with another process
@@ -27,7 +27,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from commands.reads import UNCHANGED, ReadsChanged, changed_reads
+from commands.reads import UNCHANGED, Read, ReadsChanged, breaks
 
 
 class ImmediateTransaction(SQLiteTransaction):
@@ -59,23 +59,21 @@ class ReadAssertingApplicationRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        unchanged: Mapping[UUID | str, int] | None = kwargs.get(UNCHANGED)
+        unchanged: Mapping[UUID | str, Read] | None = kwargs.get(UNCHANGED)
         if unchanged:
             self._assert_unchanged(c, unchanged)
         return super()._insert_events(c, stored_events, **kwargs)
 
-    def _assert_unchanged(self, c: SQLiteCursor, unchanged: Mapping[UUID | str, int]) -> None:
-        """One indexed query: the last version of each aggregate read."""
-        keys = {_key(k): k for k in unchanged}
-        marks = ",".join("?" * len(keys))
+    def _assert_unchanged(self, c: SQLiteCursor, unchanged: Mapping[UUID | str, Read]) -> None:
+        """One query, a range of the primary key per aggregate read: the events
+        newer than the version read (normally none), then their topics."""
+        reads = {_key(k): read for k, read in unchanged.items()}
+        newer = " OR ".join(["(originator_id = ? AND originator_version > ?)"] * len(reads))
         c.execute(
-            "SELECT originator_id, MAX(originator_version) AS version"
-            f" FROM {self.events_table_name} WHERE originator_id IN ({marks})"
-            " GROUP BY originator_id",
-            list(keys),
+            f"SELECT originator_id, topic FROM {self.events_table_name} WHERE {newer}",
+            [value for key, read in reads.items() for value in (key, read.version)],
         )
-        stored = {keys[row["originator_id"]]: int(row["version"]) for row in c.fetchall()}
-        if changed_reads(unchanged, stored):
+        if any(breaks(reads[row["originator_id"]], row["topic"]) for row in c.fetchall()):
             raise ReadsChanged("an aggregate the command read has changed")
 
 

@@ -24,6 +24,7 @@ from commands.issue_event import IssueEvent
 from commands.messages import (
     AdvanceCyclePhase,
     AlignObjective,
+    ArchiveObjective,
     CheckIn,
     DraftObjective,
     EditKeyResult,
@@ -31,7 +32,13 @@ from commands.messages import (
 )
 from domain.alignment import alignment_cycles
 from domain.cycle import Cycle
-from domain.errors import AlignmentCycle, AlignmentTooDeep, DomainError, PhaseRuleViolation
+from domain.errors import (
+    AlignmentCycle,
+    AlignmentTooDeep,
+    Conflict,
+    DomainError,
+    PhaseRuleViolation,
+)
 from domain.objective import Objective
 from domain.values import Phase
 from entrypoints.settings import Settings
@@ -179,6 +186,66 @@ def test_joining_below_an_objective_that_moves_down_meanwhile_is_too_deep(
 
     assert isinstance(joined(thread, outcome), AlignmentTooDeep)
     assert parents(open_app(), [a, b, c, d]) == {a: b, b: None, c: None, d: a}
+
+
+def test_aligning_below_an_objective_archived_meanwhile_is_refused(open_app: Opener) -> None:
+    """X is past its checks to go below Y when Y is archived: X runs again and is
+    refused (an archived objective takes no new alignment)."""
+    first, second = open_app(), open_app()
+    w = World(first)
+    cycle = w.cycle(Phase.DRAFTING)
+    team = w.team()
+    x, y = (w.objective(cycle, team_id=team, title=t) for t in ("X", "Y"))
+    checked, archived = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        checked.set()
+        assert archived.wait(WAIT)
+
+    first.before_save = first_save_only(pause)
+    thread, outcome = in_thread(
+        lambda: first.align_objective(ADMIN, AlignObjective(x, to_objective_id=y))
+    )
+    assert checked.wait(WAIT)
+    second.archive_objective(ADMIN, ArchiveObjective(y))
+    archived.set()
+
+    refused = joined(thread, outcome)
+    assert isinstance(refused, Conflict) and "archived" in refused.message, refused
+    assert parents(open_app(), [x])[x] is None
+
+
+def test_check_ins_above_do_not_send_a_realignment_round_again(open_app: Opener) -> None:
+    """Only a re-alignment of an objective above changes the alignment walk: a check-in
+    on the new parent between the check and the save costs the re-alignment nothing
+    (it is saved at its first attempt), so busy objectives above cannot starve it."""
+    first, second = open_app(), open_app()
+    w = World(first)
+    cycle = w.cycle(Phase.TRACKING)
+    team = w.team()
+    x, y = (w.objective(cycle, team_id=team, title=t) for t in ("X", "Y"))
+    kr = w.kr(y)
+    saves = 0
+    checked, checked_in = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        nonlocal saves
+        saves += 1
+        if saves == 1:
+            checked.set()
+            assert checked_in.wait(WAIT)
+
+    first.before_save = pause
+    thread, outcome = in_thread(
+        lambda: first.align_objective(ADMIN, AlignObjective(x, to_objective_id=y))
+    )
+    assert checked.wait(WAIT)
+    second.check_in(ADMIN, CheckIn(y, kr, status="on_track", percent=30))
+    checked_in.set()
+
+    assert not isinstance(joined(thread, outcome), BaseException)
+    assert saves == 1
+    assert parents(open_app(), [x])[x] == y
 
 
 # --------------------------------------------------------------- phase changes
