@@ -29,6 +29,10 @@ from eventsourcing.sqlite import (
 
 from commands.reads import UNCHANGED, Read, ReadsChanged, breaks
 
+OR_TERMS = 200
+"""Aggregates read back per query (a command reads at most the alignment depth
+limit's 100 objectives above, and a few more)."""
+
 
 class ImmediateTransaction(SQLiteTransaction):
     """The library's transaction, begun with the write lock already held."""
@@ -68,13 +72,17 @@ class ReadAssertingApplicationRecorder(SQLiteApplicationRecorder):
         """One query, a range of the primary key per aggregate read: the events
         newer than the version read (normally none), then their topics."""
         reads = {_key(k): read for k, read in unchanged.items()}
-        newer = " OR ".join(["(originator_id = ? AND originator_version > ?)"] * len(reads))
-        c.execute(
-            f"SELECT originator_id, topic FROM {self.events_table_name} WHERE {newer}",
-            [value for key, read in reads.items() for value in (key, read.version)],
-        )
-        if any(breaks(reads[row["originator_id"]], row["topic"]) for row in c.fetchall()):
-            raise ReadsChanged("an aggregate the command read has changed")
+        keys = list(reads)
+        # In chunks: SQLite nests an OR chain one level per term (at most 1,000).
+        for start in range(0, len(keys), OR_TERMS):
+            chunk = keys[start : start + OR_TERMS]
+            newer = " OR ".join(["(originator_id = ? AND originator_version > ?)"] * len(chunk))
+            c.execute(
+                f"SELECT originator_id, topic FROM {self.events_table_name} WHERE {newer}",
+                [value for key in chunk for value in (key, reads[key].version)],
+            )
+            if any(breaks(reads[row["originator_id"]], row["topic"]) for row in c.fetchall()):
+                raise ReadsChanged("an aggregate the command read has changed")
 
 
 def _key(originator_id: UUID | str) -> str:
