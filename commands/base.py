@@ -3,7 +3,9 @@
 Optimistic concurrency: a save that loses the race raises the store's
 ``IntegrityError``; we reload and run the command again, so concurrent writers
 never lose an update. A caller that named the version it expects (If-Match)
-gets ``VersionMismatch`` instead of a retry.
+gets ``VersionMismatch`` instead of a retry. What a command read of other
+aggregates (a cycle's phase, the objectives above) is asserted unchanged in
+the same insert (commands/reads.py); if it changed, the command runs again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from commands.actor import Actor
+from commands.reads import UNCHANGED, ReadsChanged, collecting, reads_to_assert
 from domain.errors import NotFound, VersionMismatch
 from domain.key_result import KeyResult
 
@@ -73,6 +76,10 @@ class CommandsBase(Application[UUID]):
         self.saved_listeners: list[Callable[[], None]] = []
         # When a check-in happens; only the demo loader sets another clock.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # Called after a command's checks, just before its events are saved. Tests
+        # set it to force interleavings of concurrent commands (a barrier); the
+        # service leaves it unset.
+        self.before_save: Callable[[], None] | None = None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -98,8 +105,15 @@ class CommandsBase(Application[UUID]):
         return aggregate
 
     def record(self, *aggregates: Aggregate) -> int:
-        """Save and return the position (notification id) of the last new event."""
-        recordings = self.save(*aggregates)
+        """Save and return the position (notification id) of the last new event.
+
+        The aggregates the command relied on but does not save go with the events,
+        for the recorder to assert unchanged inside the insert (commands/reads.py).
+        """
+        unchanged = reads_to_assert({a.id for a in aggregates})
+        if self.before_save is not None:
+            self.before_save()
+        recordings = self.save(*aggregates, **({UNCHANGED: unchanged} if unchanged else {}))
         for listener in self.saved_listeners:
             listener()
         if not recordings:
@@ -113,10 +127,18 @@ class CommandsBase(Application[UUID]):
         return Written(id=aggregate.id, version=aggregate.version, position=position)
 
     def retrying(self, attempt: Callable[[], T], expected_version: int | None = None) -> T:
-        """Run ``attempt`` (load, decide, save) again whenever a concurrent write won."""
+        """Run ``attempt`` (load, decide, save) again whenever a concurrent write won.
+
+        A clash on what the attempt only read (``ReadsChanged``) is retried even
+        with If-Match: the caller's version was about the aggregate it changes,
+        which the next attempt checks again.
+        """
         for _ in range(MAX_ATTEMPTS):
             try:
-                return attempt()
+                with collecting():
+                    return attempt()
+            except ReadsChanged:
+                continue
             except IntegrityError:
                 if expected_version is not None:
                     raise VersionMismatch(

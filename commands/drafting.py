@@ -9,6 +9,7 @@ from commands.authorization import require_may_draft
 from commands.base import Written
 from commands.messages import AlignObjective, ArchiveObjective, DraftObjective, EditObjective
 from commands.objective_base import ObjectiveCommandsBase
+from commands.reads import rely_on
 from domain.cycle import Cycle, PhaseAction
 from domain.objective import Objective
 from domain.team import Team
@@ -19,6 +20,10 @@ class DraftingCommands(ObjectiveCommandsBase):
     def draft_objective(self, actor: Actor, command: DraftObjective) -> Written:
         c = command
         self._check_parent_visible(actor, c.aligned_to_objective_id, c.aligned_to_key_result_id)
+        # Retried: a phase change or re-alignment saved meanwhile (commands/reads.py).
+        return self.retrying(lambda: self._draft(actor, c))
+
+    def _draft(self, actor: Actor, c: DraftObjective) -> Written:
         cycle = self.load(actor, c.cycle_id, Cycle)
         if c.owner_team_id is not None:
             self.load(actor, c.owner_team_id, Team)
@@ -28,6 +33,7 @@ class DraftingCommands(ObjectiveCommandsBase):
         managers = self.team_managers(actor, c.owner_team_id)
         require_may_draft(actor, c.level, owner_user_id, managers)
         cycle.require(PhaseAction.EDIT_OBJECTIVES)
+        rely_on(cycle)
         parent_id = self._resolve_parent(
             actor, c.cycle_id, c.aligned_to_objective_id, c.aligned_to_key_result_id
         )

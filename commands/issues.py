@@ -25,6 +25,7 @@ from commands.authorization import require_issue_feed
 from commands.base import CommandsBase
 from commands.existence import current_versions, existing_ids
 from commands.issue_event import IssueEvent
+from commands.reads import rely_on
 from domain.cycle import Cycle, PhaseAction
 from domain.errors import InvalidCommand
 from domain.issue import Issue, ReportVerdict, instant, issue_id
@@ -254,6 +255,8 @@ class IssueCommands(CommandsBase):
         """Issue-driven progress: tracking, and retrospective for late events."""
         if objective.cycle_id not in phases:
             cycle = self.find(actor, objective.cycle_id, Cycle)
+            if cycle is not None:
+                rely_on(cycle)  # closing the cycle meanwhile: the batch runs again
             phases[objective.cycle_id] = cycle is not None and cycle.allows(
                 PhaseAction.ISSUE_PROGRESS
             )

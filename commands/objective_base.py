@@ -15,6 +15,7 @@ from uuid import UUID
 from commands.actor import Actor
 from commands.authorization import require_editor, require_visible, require_visible_parent
 from commands.base import Written
+from commands.reads import rely_on
 from commands.teams import LazyManagers, TeamCommands
 from domain.alignment import DEFAULT_MAX_DEPTH, ensure_alignment_allowed
 from domain.cycle import Cycle, PhaseAction
@@ -27,6 +28,15 @@ SubtreeHeight = Callable[[str, UUID, UUID, int], int]
 path down from the objective, itself included, counted up to ``bound + 1``."""
 
 Authorize = Callable[[Actor, Objective, Collection[str]], None]
+
+_PARENT_CHANGES = (
+    Objective.Realigned,
+    Objective.Archived,
+    Objective.Edited,
+    Objective.KeyResultArchived,
+)
+"""The events of an objective aligned to that change whether it may be: the rest
+(check-ins above all) leave an alignment below it as valid as it was."""
 
 
 def unknown_subtree(organization_id: str, cycle_id: UUID, objective_id: UUID, bound: int) -> int:
@@ -73,13 +83,18 @@ class ObjectiveCommandsBase(TeamCommands):
     def _parent_of(self, actor: Actor) -> Callable[[UUID], UUID | None]:
         def parent_of(objective_id: UUID) -> UUID | None:
             found = self.find(actor, objective_id, Objective)
-            return None if found is None else found.parent_id
+            if found is None:
+                return None
+            # Only a re-alignment of it changes the walk (a loop, the depth).
+            rely_on(found, changed_by=(Objective.Realigned,))
+            return found.parent_id
 
         return parent_of
 
     def _cycle_allows(self, actor: Actor, cycle_id: UUID, action: PhaseAction) -> Cycle:
         cycle = self.load(actor, cycle_id, Cycle)
         cycle.require(action)
+        rely_on(cycle)  # a phase change saved before this command refuses it instead
         return cycle
 
     def _check_parent_visible(
@@ -124,6 +139,8 @@ class ObjectiveCommandsBase(TeamCommands):
             return None
         # A parent the caller may not see answers exactly like a missing one.
         require_visible(actor, parent, self.team_managers(actor, parent.owner_team_id))
+        # Archived, hidden, its key result archived or re-aligned meanwhile: checked again.
+        rely_on(parent, changed_by=_PARENT_CHANGES)
         if parent.archived:
             raise Conflict(f"objective {parent.id} is archived")
         if parent.cycle_id != cycle_id:

@@ -9,6 +9,7 @@ from commands.actor import Actor
 from commands.authorization import require_admin, require_team_manager
 from commands.base import CommandsBase, Written
 from commands.messages import FormTeam, SetTeamMember
+from commands.reads import rely_on
 from domain.team import Team
 
 
@@ -65,4 +66,5 @@ class TeamCommands(CommandsBase):
         team = self.find(actor, team_id, Team)
         if team is None:
             return frozenset()
+        rely_on(team)  # a manager's right withdrawn meanwhile: checked again
         return frozenset(user for user in team.members if team.is_manager(user))

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 POSTGRES_FACTORY_TOPIC = "entrypoints.postgres_events:OkrPostgresFactory"
 """``PERSISTENCE_MODULE`` for PostgreSQL: the class in entrypoints/postgres_events.py."""
+SQLITE_FACTORY_TOPIC = "entrypoints.sqlite_events:OkrSQLiteFactory"
+"""``PERSISTENCE_MODULE`` for the embedded mode: the class in entrypoints/sqlite_events.py."""
 
 
 EVENTS_FILE = "okr.sqlite3"
@@ -175,7 +177,9 @@ class Settings(BaseSettings):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
                 **common,
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                # The library's SQLite store, asserting what a command read
+                # (entrypoints/sqlite_events.py).
+                "PERSISTENCE_MODULE": SQLITE_FACTORY_TOPIC,
                 "SQLITE_DBNAME": str(self.data_dir / EVENTS_FILE),
                 "SQLITE_LOCK_TIMEOUT": "10",
             }
