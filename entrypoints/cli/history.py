@@ -35,6 +35,12 @@ def rebuild(args: argparse.Namespace) -> int:
     if jobs < 1 or (args.partitions is not None and args.partitions < 1):
         raise CannotStart("--jobs and --partitions are at least 1", USAGE)
     with opened(create=False) as runtime:
+        if runtime.settings.embedded and (jobs > 1 or (args.partitions or 1) > 1):
+            raise CannotStart(
+                "--jobs and --partitions above 1 need PostgreSQL (OKR_DATABASE_URL); the"
+                " embedded mode has one writer",
+                USAGE,
+            )
         known = {model.name: model for model in runtime.follower.models}
         names = [args.projection] if args.projection else list(known)
         unknown = [name for name in names if name not in known]
