@@ -42,7 +42,7 @@ def rebuild(args: argparse.Namespace) -> int:
                 USAGE,
             )
         known = {model.name: model for model in runtime.follower.models}
-        names = [args.projection] if args.projection else list(known)
+        names = list(args.projection) or list(known)
         unknown = [name for name in names if name not in known]
         if unknown:
             raise CannotStart(
@@ -145,7 +145,9 @@ def add_commands(commands: Commands) -> None:
         rebuild,
     )
     parser.add_argument(
-        "projection", nargs="?", help="cycles, teams, objectives or issue_links (default: all)"
+        "projection",
+        nargs="*",
+        help="cycles, teams, objectives or issue_links (default: all)",
     )
     parser.add_argument(
         "--jobs", type=int, default=1, help="processes that rebuild, one partition each"

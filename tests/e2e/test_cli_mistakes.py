@@ -191,3 +191,20 @@ def test_version_prints_the_package_version(tmp_path: Path) -> None:
 def test_a_usage_mistake_is_one_line(tmp_path: Path) -> None:
     assert "invalid choice" in one_line(okr("frobnicate", cwd=tmp_path))
     assert "required" in one_line(okr("token", "create", "--org", "a", cwd=tmp_path))
+
+
+def test_partitions_and_rebuild_jobs_outside_postgresql_or_their_range_are_one_line(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    assert okr("demo", cwd=tmp_path, OKR_DATA_DIR=str(data)).returncode == 0
+    where = {"cwd": tmp_path, "OKR_DATA_DIR": str(data)}
+    line = one_line(okr("project", "--partitions", "2", "--partition", "2", **where))  # type: ignore[arg-type]
+    assert "--partition is 0 to --partitions - 1" in line
+    line = one_line(okr("project", "--partitions", "2", **where))  # type: ignore[arg-type]
+    assert "needs PostgreSQL" in line
+    for flags in (["--jobs", "2"], ["--partitions", "3"]):
+        line = one_line(okr("rebuild", *flags, **where))  # type: ignore[arg-type]
+        assert "need PostgreSQL" in line, flags
+    assert "at least 1" in one_line(okr("rebuild", "--jobs", "0", **where))  # type: ignore[arg-type]
+    assert "I/N" in one_line(okr("rebuild", "--job", "3/2", "--generation", "1", **where))  # type: ignore[arg-type]
