@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from prometheus_client import REGISTRY
 
 from entrypoints.bootstrap import Runtime, build_runtime, read_models, views_env
 from entrypoints.settings import Settings
@@ -172,6 +173,10 @@ def test_two_runners_of_one_share_never_both_commit_a_batch(backend: Settings) -
         assert first.moved >= 1 or errors, "the first runner committed a covered batch"
         first.before_writing = None
         assert first.catch_up() == 0, "nothing was left for the first runner"
+        # The series of a committed batch (both runners are share 0/1 of this process).
+        labels = {"model": "objectives", "partition": "0/1"}
+        assert REGISTRY.get_sample_value("okr_projection_position", labels) == history.events
+        assert REGISTRY.get_sample_value("okr_projection_lag_events", labels) == 0
         equal_to_a_fresh_rebuild(runtime, history.events)
     finally:
         other_store.close()
