@@ -37,7 +37,14 @@ from tenacity import (
 )
 
 from projections import metrics
-from projections.generations import Lane, LaneMoved, ProjectionRefused, advance, prepare
+from projections.generations import (
+    Lane,
+    LaneMoved,
+    ProjectionRefused,
+    advance,
+    any_retired,
+    prepare,
+)
 from projections.generations import served_positions as _served_positions
 from projections.lanes import resolve
 from projections.organizations import OrganizationOf, partition_of
@@ -159,8 +166,12 @@ class Follower:
                         lane.model.flush(lane_tx)
                     moves = [(lane, last) for lane in lanes if last > lane.position]
                     advance(self.store, tx, moves)
-            except LaneMoved as moved:
-                log.info("read-model batch rolled back: %s; looking again", moved)
+            except Exception as error:
+                # A lane moved (CAS lost, generation retired), or a switch dropped the
+                # tables of an idle runner's retired generation: look again and go on.
+                if not isinstance(error, LaneMoved) and not any_retired(self.store, lanes):
+                    raise
+                log.info("read-model batch rolled back: %s; looking again", error)
                 self.moved += 1
                 self._forget()
                 drop_retired(self.store)

@@ -50,6 +50,9 @@ _CATALOG_LOCK = 0x0C_0A_71_14
 shape (adoption, a new generation); batches never take it."""
 
 BUILDING, SERVING, RETIRED = "building", "serving", "retired"
+MAX_PARTITIONS = 64
+"""Most shares a generation may be laid out in (each is a runner process, and a
+row of positions per model); ``okr project`` and ``okr rebuild`` refuse more."""
 RUNNER, REBUILD = "runner", "rebuild"
 
 
@@ -279,6 +282,15 @@ def advance(store: ViewStore, tx: Tx, moves: Sequence[tuple[Lane, int]]) -> None
         )
         if len(moved) != 1:
             raise LaneMoved(f"{lane.name} is no longer at {lane.position}")
+
+
+def any_retired(store: ViewStore, lanes: Sequence[Lane]) -> bool:
+    """Whether a lane's generation was retired (or already dropped): asked only after a
+    batch failed, e.g. on tables a switch dropped under an idle runner."""
+    with store.transaction(commit=False) as tx:
+        rows = tx.fetchall(f"SELECT model, generation, state FROM {GENERATIONS}")
+    states = {(r["model"], int(r["generation"])): r["state"] for r in rows}
+    return any(states.get((lane.model.name, lane.generation)) in (None, RETIRED) for lane in lanes)
 
 
 def served_positions(store: ViewStore) -> dict[str, int]:

@@ -61,7 +61,10 @@ def resolve(
 def _pinned(found: Sequence[Generation], model: ReadModel, number: int) -> Generation:
     chosen = next((g for g in found if g.number == number), None)
     if chosen is None or chosen.state != BUILDING:
-        raise ProjectionRefused(f"generation {number} of {model.name} is not being built")
+        raise ProjectionRefused(
+            f"generation {number} of {model.name} is no longer being built: another rebuild"
+            " begun after it, or a newer version, was switched in meanwhile"
+        )
     return chosen
 
 

@@ -19,9 +19,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from projections.generations import (
+    BUILDING,
     GENERATIONS,
     POSITIONS,
     RETIRED,
+    RUNNER,
     SERVING,
     ProjectionRefused,
     generations,
@@ -87,9 +89,13 @@ def _switch_one(store: ViewStore, tx: Tx, model: str, number: int, layout: int |
             " AND generation = :number",
             {"layout": layout, "model": model, "number": number},
         )
+    # Retired with it: what served, runners' builds of this version or older (they follow
+    # the new one), and rebuilds begun before this one (killed ones, or slower twins);
+    # a rebuild begun after it goes on, and switches in its turn.
     tx.execute(
         f"UPDATE {GENERATIONS} SET state = '{RETIRED}' WHERE model = :model"
-        f" AND generation <> :number AND state <> '{RETIRED}' AND code_version <= :version",
+        f" AND generation <> :number AND (state = '{SERVING}' OR (state = '{BUILDING}'"
+        f" AND code_version <= :version AND (builder = '{RUNNER}' OR generation < :number)))",
         {"model": model, "number": number, "version": new.code_version},
     )
     tx.execute(

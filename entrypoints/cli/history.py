@@ -28,12 +28,12 @@ def job_share(text: str) -> tuple[int, int]:
 
 def rebuild(args: argparse.Namespace) -> int:
     from entrypoints.rebuild_jobs import rebuild_in_jobs
-    from projections.generations import ProjectionRefused
+    from projections.generations import MAX_PARTITIONS, ProjectionRefused
     from projections.rebuild import ProgressBar, build
 
     jobs: int = args.jobs
-    if jobs < 1 or (args.partitions is not None and args.partitions < 1):
-        raise CannotStart("--jobs and --partitions are at least 1", USAGE)
+    if not all(1 <= n <= MAX_PARTITIONS for n in (jobs, args.partitions or 1)):
+        raise CannotStart(f"--jobs and --partitions are 1 to {MAX_PARTITIONS}", USAGE)
     with opened(create=False) as runtime:
         if runtime.settings.embedded and (jobs > 1 or (args.partitions or 1) > 1):
             raise CannotStart(

@@ -122,12 +122,14 @@ def consume(_: argparse.Namespace) -> int:
 
 
 def project(args: argparse.Namespace) -> int:
-    from projections.generations import ProjectionRefused
+    from projections.generations import MAX_PARTITIONS, ProjectionRefused
 
     long_running()
     partitions: int = args.partitions
     partition: int = args.partition
-    if partitions < 1 or not 0 <= partition < partitions:
+    if not 1 <= partitions <= MAX_PARTITIONS:
+        raise CannotStart(f"--partitions is 1 to {MAX_PARTITIONS} (got {partitions})", USAGE)
+    if not 0 <= partition < partitions:
         raise CannotStart(
             f"--partition is 0 to --partitions - 1 (got {partition} of {partitions})", USAGE
         )

@@ -207,5 +207,9 @@ def test_partitions_and_rebuild_jobs_outside_postgresql_or_their_range_are_one_l
     assert "needs PostgreSQL" in refused("project", "--partitions", "2")
     for flags in (["--jobs", "2"], ["--partitions", "3"]):
         assert "need PostgreSQL" in refused("rebuild", *flags), flags
-    assert "at least 1" in refused("rebuild", "--jobs", "0")
+    assert "1 to 64" in refused("rebuild", "--jobs", "0")
+    assert "1 to 64" in refused("rebuild", "--jobs", "65")
+    assert "1 to 64" in refused("rebuild", "--partitions", "100000")
+    assert "1 to 64" in refused("project", "--partitions", "65", "--partition", "1")
+    assert "1 to 64" in refused("project", "--partitions", "-1")
     assert "I/N" in refused("rebuild", "--job", "3/2", "--generation", "1")

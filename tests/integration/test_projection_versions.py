@@ -147,3 +147,44 @@ def test_a_database_of_the_code_before_generations_is_adopted_in_place(
         assert not any(problems.values()), report(problems)
     finally:
         runtime.close()
+
+
+def test_two_rebuilds_at_once_the_later_begun_serves_and_the_earlier_is_told(
+    backend: Settings,
+) -> None:
+    """Same request twice at once: two rebuilds of the same models. Whichever finishes
+    first switches; the one begun later still switches after it; the one begun earlier,
+    finishing second, is told its generation was retired (nothing is written)."""
+    from projections.rebuild import begin, build, finish
+
+    runtime = build_runtime(backend)
+    try:
+        history = GeneratedHistory(runtime.app, SEED, organizations=5)
+        history.extend(400)
+        runtime.follower.catch_up()
+        app, store, models = runtime.app, runtime.store, read_models()
+        for first_to_finish in ("later", "earlier"):
+            earlier, layout = begin(app, store, models)
+            later, _ = begin(app, store, models)
+            for generation in (earlier, later):
+                build(app, store, models, generation, 0, 1)
+            if first_to_finish == "later":
+                finish(app, store, models, later, 1, layout)
+                with pytest.raises(ProjectionRefused, match="no longer being built"):
+                    finish(app, store, models, earlier, 1, layout)
+                assert summary(store)["objectives"]["generation"] == later
+            else:
+                finish(app, store, models, earlier, 1, layout)
+                finish(app, store, models, later, 1, layout)
+                assert summary(store)["objectives"]["generation"] == later
+            assert all(not entry["building"] for entry in summary(store).values())
+        history.extend(history.events + 100)
+        runtime.follower.catch_up()  # the runner follows whatever serves now
+        served = snapshot(store)
+        rebuild(app, store, read_models())
+        problems = {
+            "after two double rebuilds vs a fresh one": diff_snapshots(served, snapshot(store))
+        }
+        assert not any(problems.values()), report(problems)
+    finally:
+        runtime.close()
