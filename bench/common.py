@@ -311,8 +311,12 @@ class TrackingWatcher:
     def __init__(self, url: str, table: str, names: Sequence[str], interval: float) -> None:
         self.url = url
         self.interval = interval
+        # The served positions (``projections.generations``): per model the least share
+        # of its serving generation; ``table`` is the positions table.
         self._sql = (
-            f"SELECT count(*), min(notification_id) FROM {table} WHERE application_name = ANY(%s)"
+            "SELECT count(DISTINCT g.model), min(p.position) FROM okr_rm_generations g"
+            f" JOIN {table} p ON p.model = g.model AND p.generation = g.generation"
+            " WHERE g.state = 'serving' AND g.model = ANY(%s)"
         )
         self._names = list(names)
         self.changes: list[tuple[float, int]] = []  # (monotonic time, position)
@@ -359,21 +363,20 @@ class StoreNames:
 
     events_table: str
     tracking_table: str
-    tracking_names: tuple[str, ...]  # one per read model
+    tracking_names: tuple[str, ...]  # the read models' names (positions are per model)
 
 
 def store_names(url: str) -> StoreNames:
     """Asks a runtime over ``url`` (which creates the tables if they are missing)."""
     from entrypoints.bootstrap import build_runtime
+    from projections.generations import POSITIONS
 
     runtime = build_runtime(settings_for(url))
     try:
         return StoreNames(
             events_table=runtime.app.recorder.events_table_name,  # type: ignore[attr-defined]
-            tracking_table=runtime.store.tracking_table_name,  # type: ignore[attr-defined]
-            tracking_names=tuple(
-                runtime.follower.tracking_name(m) for m in runtime.follower.models
-            ),
+            tracking_table=POSITIONS,
+            tracking_names=tuple(m.name for m in runtime.follower.models),
         )
     finally:
         runtime.close()

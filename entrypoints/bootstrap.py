@@ -97,18 +97,28 @@ def views_env(settings: Settings) -> dict[str, str]:
 def build_runtime(
     settings: Settings | None = None,
     application: Callable[[dict[str, str]], OkrApplication] = OkrApplication,
+    share: tuple[int, int] = (0, 1),
 ) -> Runtime:
     """The wiring, raising the stores' own errors (the consumer retries on them).
 
     ``application`` makes the write side from the store's environment (the demo
-    gives one with its own clock).
+    gives one with its own clock). ``share``: the follower's partition I of N
+    (``okr project --partitions N --partition I``).
     """
     settings = settings or Settings()
     app = application(settings.eventsourcing_env())
     store = open_view_store(views_env(settings))
     # Alignment depth: the write side asks the objectives read model what hangs below.
     app.subtree_height = partial(subtree_height, store)
-    follower = Follower(app, store, read_models(), batch_window=settings.projection_batch_window)
+    partition, partitions = share
+    follower = Follower(
+        app,
+        store,
+        read_models(),
+        batch_window=settings.projection_batch_window,
+        partitions=partitions,
+        partition=partition,
+    )
     return Runtime(
         settings=settings,
         app=app,
@@ -124,6 +134,7 @@ def open_runtime(
     *,
     create: bool = True,
     application: Callable[[dict[str, str]], OkrApplication] = OkrApplication,
+    share: tuple[int, int] = (0, 1),
 ) -> Runtime:
     """``build_runtime`` for a command line: each way it cannot start is one line.
 
@@ -136,7 +147,7 @@ def open_runtime(
             " holds it, or set OKR_DATA_DIR)"
         )
     try:
-        return build_runtime(settings, application)
+        return build_runtime(settings, application, share)
     except (OSError, sqlite3.Error) as error:
         if not settings.embedded:
             raise

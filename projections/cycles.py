@@ -12,6 +12,7 @@ from projections.store import Row, Tx, ViewStore
 
 class CyclesView(ReadModel):
     name: ClassVar[str] = "cycles"
+    version: ClassVar[int] = 1
     ddl: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS okr_cycles ("
         " id TEXT PRIMARY KEY,"

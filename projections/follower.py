@@ -1,9 +1,14 @@
 """Follows the application's event log and feeds its events to read models.
 
 One loop serves both backends: it reads notifications in batches after the
-lowest recorded position, applies each to every read model that has not seen
-it, and commits the rows with every model's new position in one transaction.
-A crash anywhere rolls the batch back; a restart resumes from the positions.
+lowest position of its lanes (each model's generation and share, see
+``projections.lanes``), applies each to every model that has not seen it
+and whose share holds the event's organization, and commits the rows with
+every lane's new position in one transaction. The positions move by
+compare-and-set (``generations.advance``): a batch whose positions another
+process covered, or whose generation was retired by a switch, rolls back
+and the runner looks again where it stands. A crash anywhere rolls the batch
+back; a restart resumes from the positions.
 
 What wakes the loop differs: in the embedded (SQLite) mode the application
 signals after each save; on PostgreSQL a LISTEN on the event table's channel
@@ -15,23 +20,37 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification
 from tenacity import (
     RetryCallState,
     RetryError,
     Retrying,
+    retry_if_exception,
     retry_if_exception_type,
     stop_when_event_set,
     wait_fixed,
 )
 
 from projections import metrics
+from projections.generations import (
+    Lane,
+    LaneMoved,
+    ProjectionRefused,
+    advance,
+    any_retired,
+    prepare,
+)
+from projections.generations import served_positions as _served_positions
+from projections.lanes import resolve
+from projections.organizations import OrganizationOf, partition_of
 from projections.readmodel import ReadModel
 from projections.store import ViewStore
+from projections.switch import drop_retired, switch
 
 log = logging.getLogger(__name__)
 
@@ -47,71 +66,173 @@ class Follower:
         models: Sequence[ReadModel],
         batch_size: int = 500,
         batch_window: float = 0.0,
+        partitions: int = 1,
+        partition: int = 0,
+        generation: int | None = None,
     ) -> None:
+        if not 0 <= partition < partitions:
+            raise ValueError(f"partition {partition} is not one of 0..{partitions - 1}")
         self.app = app
         self.store = store
         self.models = list(models)
         self.batch_size = batch_size
         self.batch_window = batch_window
+        self.partitions = partitions
+        self.partition = partition
+        self.generation = generation
         self.wake = threading.Event()
         self._urgent = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
         self.error: BaseException | None = None
+        self.refused: ProjectionRefused | None = None
+        self.moved = 0
+        """Batches rolled back because their lane moved (CAS lost, or retired)."""
+        self.before_writing: Callable[[Sequence[Notification]], None] | None = None
+        """Tests only: called with a batch read and decoded, before its transaction."""
+        self._lanes: list[Lane] | None = None
+        self._organizations = OrganizationOf(app)
+        self._label = f"{partition}/{partitions}"
         for model in self.models:
             model.attach(app)
-            model.create_tables(store)
+        if generation is None:
+            prepare(store, app.name, self.models)
 
-    def tracking_name(self, model: ReadModel) -> str:
-        return f"{self.app.name}:{model.name}"
+    def lanes(self) -> list[Lane]:
+        """Where this runner writes each model; raises ``ProjectionRefused``."""
+        if self._lanes is None:
+            self._lanes = resolve(
+                self.store, self.models, self.partitions, self.partition, self.generation
+            )
+        return self._lanes
+
+    def lane(self, model: ReadModel) -> str:
+        """The model's generation and share, e.g. ``objectives@g3#0/2``."""
+        return next(lane.name for lane in self.lanes() if lane.model.name == model.name)
 
     def position(self, model: ReadModel) -> int:
-        return self.store.max_tracking_id(self.tracking_name(model)) or 0
+        """Up to where the SERVED tables of ``model`` are complete for every organization."""
+        return _served_positions(self.store).get(model.name, 0)
 
-    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
-        """Apply everything written so far; returns how many events were read."""
+    def catch_up(
+        self, on_batch: Callable[[int], None] | None = None, until: int | None = None
+    ) -> int:
+        """Apply everything written so far (or up to ``until``); returns how many
+        events were read."""
         try:
-            return self._catch_up(on_batch)
+            return self._catch_up(on_batch, until)
         except BaseException:
-            for model in self.models:
-                model.reset()  # their caches may hold state of the rolled-back batch
+            self._forget()
             raise
 
-    def _catch_up(self, on_batch: Callable[[int], None] | None) -> int:
+    def _forget(self) -> None:
+        """After a rollback: models' caches may hold the batch's state, and the lanes'
+        positions are read again from the database."""
+        for model in self.models:
+            model.reset()
+        self._lanes = None
+
+    def _catch_up(self, on_batch: Callable[[int], None] | None, until: int | None) -> int:
         total = 0
-        positions = {model.name: self.position(model) for model in self.models}
+        lanes = self.lanes()
         while not self._stop.is_set():
-            start = min(positions.values(), default=0)
+            start = min(lane.position for lane in lanes)
+            if until is not None and start >= until:
+                break
+            began = time.perf_counter()
             notifications = self.app.recorder.select_notifications(
-                start=start, limit=self.batch_size, inclusive_of_start=False
+                start=start, limit=self.batch_size, stop=until, inclusive_of_start=False
             )
             if not notifications:
                 break
-            with self.store.transaction() as tx:
-                for notification in notifications:
-                    event = self.app.mapper.to_domain_event(notification)
-                    for model in self.models:
-                        if notification.id > positions[model.name]:
-                            model.apply(tx, event, notification.id)
-                last = notifications[-1].id
-                for model in self.models:
-                    model.flush(tx)
-                for model in self.models:
-                    if last > positions[model.name]:
-                        tx.track(Tracking(self.tracking_name(model), last))
-            for model in self.models:
-                # i14-ops (minimal, for the scrape test; the follower's own helper owns these):
-                applied = sum(1 for n in notifications if n.id > positions[model.name])
-                metrics.APPLIED.labels(model.name, "0/1").inc(applied)
-                metrics.POSITION.labels(model.name, "0/1").set(max(positions[model.name], last))
-                positions[model.name] = max(positions[model.name], last)
+            events = [self.app.mapper.to_domain_event(n) for n in notifications]
+            mine = self._in_share(events)
+            last = notifications[-1].id
+            if self.before_writing is not None:
+                self.before_writing(notifications)
+            applied = dict.fromkeys((lane.model.name for lane in lanes), 0)
+            try:
+                with self.store.transaction() as tx:
+                    writers = [(lane, lane.rename.wrap(tx)) for lane in lanes]
+                    for notification, event, ours in zip(notifications, events, mine, strict=True):
+                        if not ours:
+                            continue
+                        for lane, lane_tx in writers:
+                            if notification.id > lane.position:
+                                lane.model.apply(lane_tx, event, notification.id)
+                                applied[lane.model.name] += 1
+                    for lane, lane_tx in writers:
+                        lane.model.flush(lane_tx)
+                    moves = [(lane, last) for lane in lanes if last > lane.position]
+                    advance(self.store, tx, moves)
+            except Exception as error:
+                # A lane moved (CAS lost, generation retired), or a switch dropped the
+                # tables of an idle runner's retired generation: look again and go on.
+                if not isinstance(error, LaneMoved) and not any_retired(self.store, lanes):
+                    raise
+                log.info("read-model batch rolled back: %s; looking again", error)
+                self.moved += 1
+                self._forget()
+                drop_retired(self.store)
+                lanes = self.lanes()
+                continue
+            for lane in lanes:
+                lane.position = max(lane.position, last)
+            self._measure(lanes, applied, began, len(notifications) < self.batch_size, last)
             total += len(notifications)
             if on_batch is not None:
                 on_batch(len(notifications))
             if len(notifications) < self.batch_size:
                 break  # that was the end of the log: no need to ask again
+        if until is not None and not self._stop.is_set():
+            self._advance_to(lanes, until)
+        if self.generation is None and any(lane.building for lane in lanes):
+            self._switch_when_caught_up(lanes)
         return total
+
+    def _advance_to(self, lanes: Sequence[Lane], until: int) -> None:
+        """Everything up to ``until`` was read: a lane short of it (no event of its
+        share came after its position) moves there, so all shares meet at ``until``."""
+        behind = [(lane, until) for lane in lanes if lane.position < until]
+        if behind:
+            with self.store.transaction() as tx:
+                advance(self.store, tx, behind)
+            for lane, _ in behind:
+                lane.position = until
+
+    def _in_share(self, events: Sequence[Any]) -> list[bool]:
+        """Which events belong to this runner's organizations (all, for one runner)."""
+        if self.partitions == 1:
+            return [True] * len(events)
+        of = self._organizations.of_event
+        return [partition_of(of(e), self.partitions) == self.partition for e in events]
+
+    def _switch_when_caught_up(self, lanes: Sequence[Lane]) -> None:
+        """A newer code version built beside the served one: serve it once every share
+        is as far as the served generation (any share's runner may find it so)."""
+        building = {lane.model.name: lane.generation for lane in lanes if lane.building}
+        if switch(self.store, building):
+            log.info("serving the newer read models now: %s", building)
+            self._lanes = None
+
+    def _measure(
+        self,
+        lanes: Sequence[Lane],
+        applied: dict[str, int],
+        began: float,
+        at_end: bool,
+        last: int,
+    ) -> None:
+        """The Prometheus series after a committed batch: a few label lookups, and one
+        query for the log's end only when the batch was full (else it is ``last``)."""
+        head = last if at_end else (self.app.recorder.max_notification_id() or last)
+        metrics.BATCH_SECONDS.labels(self._label).observe(time.perf_counter() - began)
+        for lane in lanes:
+            name = lane.model.name
+            metrics.POSITION.labels(name, self._label).set(lane.position)
+            metrics.LAG_EVENTS.labels(name, self._label).set(max(0, head - lane.position))
+            metrics.APPLIED.labels(name, self._label).inc(applied[name])
 
     def run(self, poll_interval: float = 1.0) -> None:
         """Follow until stopped; a failing batch is logged and retried, never skipped.
@@ -134,7 +255,7 @@ class Follower:
         """One ``catch_up``, retried after ``RETRY_PAUSE`` while it fails (the batch
         rolled back: nothing is skipped); False if stopped before it succeeded."""
         retrying = Retrying(
-            retry=retry_if_exception_type(Exception),
+            retry=retry_if_exception(lambda error: not isinstance(error, ProjectionRefused)),
             wait=wait_fixed(RETRY_PAUSE),
             stop=stop_when_event_set(self._stop),
             sleep=self._pause,
@@ -143,6 +264,12 @@ class Follower:
         try:
             retrying(self.catch_up)
         except RetryError:
+            return False
+        except ProjectionRefused as refused:
+            # Older code than what is served, or another layout: stop, never write.
+            log.error("read-model runner stops: %s", refused)
+            self.refused = self.error = refused
+            self._stop.set()
             return False
         return True
 
@@ -183,6 +310,11 @@ class Follower:
         self.wake.set()
         return wait_for_position(self.store, self.app.name, self.models, position, timeout)
 
+    @property
+    def running(self) -> bool:
+        """The follower thread is alive (it ends when stopped, or when refused)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _listen(self) -> None:
         """PostgreSQL only: the event table NOTIFYs its channel on every insert; a lost
         connection is opened again after ``RETRY_PAUSE``, until the follower stops."""
@@ -215,17 +347,17 @@ def wait_for_position(
     position: int,
     timeout: float,
 ) -> bool:
-    """True once every model's recorded position is at least ``position``."""
+    """True once every model's SERVED position is at least ``position`` (one query
+    a look: the least share of each serving generation)."""
 
     # A hand-made poll rather than tenacity: it runs after writes that wait for
     # their read models, and most calls return on the first look; a Retrying
     # object per call would cost more than the loop it replaces.
-    import time
-
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
-        if all((store.max_tracking_id(f"{app_name}:{m.name}") or 0) >= position for m in models):
+        served = _served_positions(store)
+        if all(served.get(m.name, 0) >= position for m in models):
             return True
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -11,6 +11,7 @@ from projections.store import Row, Tx, ViewStore
 
 class IssueLinksView(ReadModel):
     name: ClassVar[str] = "issue_links"
+    version: ClassVar[int] = 1
     ddl: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS okr_issues ("
         " id TEXT PRIMARY KEY,"

@@ -35,6 +35,7 @@ OBJECTIVE = ""  # key_result_id of an objective-level progress point
 
 class ObjectivesView(ReadModel):
     name: ClassVar[str] = "objectives"
+    version: ClassVar[int] = 1
     ddl: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS okr_objectives ("
         " id TEXT PRIMARY KEY,"

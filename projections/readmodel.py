@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from projections.store import Tx, ViewStore
+from projections.store import Tx
 
 
 class ReadModel(ABC):
@@ -16,12 +16,11 @@ class ReadModel(ABC):
     """
 
     name: ClassVar[str]
+    version: ClassVar[int] = 1
+    """The code version of the model's rows: raise it when ``apply`` or ``ddl`` change
+    what the tables hold. A runner of a newer version builds a new generation beside
+    the served one and switches to it; one of an older version refuses to write."""
     ddl: ClassVar[tuple[str, ...]]
-
-    def create_tables(self, store: ViewStore) -> None:
-        with store.transaction() as tx:
-            for statement in self.ddl:
-                tx.execute(statement)
 
     def attach(self, app: Any) -> None:
         """Given the application, for models that rebuild aggregates to compute rows."""

@@ -1,30 +1,41 @@
-"""Rebuild read models from the event log: build beside, then swap.
+"""Rebuild read models from the event log: a new generation beside, then switch.
 
-The new tables are built under a ``__rebuild`` suffix while the live ones
-keep serving (and keep following the log). Once the new ones have caught up
-with the log and are at least as far as the live ones, one transaction drops
-the live tables, renames the new ones into place and sets the live tracking
-position to the rebuilt one. A live follower that was mid-batch fails its
-tracking insert, rolls back, and resumes from the new position.
+``begin`` registers a generation of each model (the code's version, laid out
+in as many partitions as there are jobs) with empty tables beside the
+serving ones; writes and the live runners go on meanwhile. ``build`` fills
+one partition of it (a job: in this process, or one of ``--jobs N``
+processes). ``finish`` brings every partition to one position P of the log,
+then switches (``projections.switch``): the serving runners' tables are
+retired and their runners follow the new generation from P. Because every
+share stands at P, the new generation's positions are re-keyed exactly to
+the layout runners use (the serving one, or ``--partitions M``).
 """
 
 from __future__ import annotations
 
-import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
 
 from projections.follower import Follower
+from projections.generations import (
+    BUILDING,
+    REBUILD,
+    ProjectionRefused,
+    create_generation,
+    generations,
+    lock_catalog,
+    next_number,
+    prepare,
+    serving,
+)
 from projections.readmodel import ReadModel
-from projections.store import Params, Row, Tx, ViewStore
+from projections.store import ViewStore
+from projections.switch import switch
 
-SUFFIX = "__rebuild"
 BATCH_SIZE = 10_000
 """Events per transaction while rebuilding (the live follower takes 500 for low lag).
 
@@ -32,84 +43,52 @@ A model reads back from its tables only what an earlier batch wrote; a rebuild
 has no reader waiting, so larger batches trade a little memory for far fewer
 of those reads and of the writes of rows that many batches touch.
 """
-_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
-_INDEX = re.compile(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+)")
+
+Progress = Callable[[int, int], None]
 
 
-def table_names(model: ReadModel) -> list[str]:
-    return [m.group(1) for ddl in model.ddl if (m := _TABLE.search(ddl))]
+def begin(
+    app: Application[Any], store: ViewStore, models: Sequence[ReadModel], jobs: int = 1
+) -> tuple[int, int]:
+    """A new generation (one number for all ``models``) in ``jobs`` partitions;
+    returns it and the serving layout (the partitions runners use now)."""
+    prepare(store, app.name, models)
+    layout = 1
+    with store.transaction() as tx:
+        lock_catalog(store, tx)
+        number = next_number(tx)
+        for model in models:
+            served = serving(generations(tx, model.name))
+            if served is not None and served.code_version > model.version:
+                raise ProjectionRefused(
+                    f"{model.name} is served by version {served.code_version}; this code"
+                    f" builds version {model.version} (upgrade it before rebuilding)"
+                )
+            layout = served.partitions if served is not None else 1
+            create_generation(tx, model, number, jobs, BUILDING, REBUILD)
+    return number, layout
 
 
-def index_names(model: ReadModel) -> list[str]:
-    return [m.group(1) for ddl in model.ddl if (m := _INDEX.search(ddl))]
-
-
-class RenamingTx(Tx):
-    """Runs a model's SQL against renamed tables, so models never know they are rebuilt."""
-
-    def __init__(self, inner: Tx, names: Sequence[str], suffix: str) -> None:
-        self._inner = inner
-        self._pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
-        self._suffix = suffix
-
-    def _sql(self, sql: str) -> str:
-        return self._pattern.sub(lambda m: m.group(1) + self._suffix, sql)
-
-    def execute(self, sql: str, params: Params | None = None) -> None:
-        self._inner.execute(self._sql(sql), params)
-
-    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        self._inner.executemany(self._sql(sql), rows)
-
-    def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
-        return self._inner.fetchall(self._sql(sql), params)
-
-    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
-        self._inner.insert_rows(self._sql(table), columns, rows)
-
-    def track(self, tracking: Tracking) -> None:
-        self._inner.track(tracking)
-
-
-class RenamedStore:
-    """The store as a rebuilding follower sees it: same database, renamed tables."""
-
-    def __init__(self, store: ViewStore, names: Sequence[str]) -> None:
-        self._store = store
-        self._names = list(names)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    @contextmanager
-    def transaction(self, commit: bool = True) -> Iterator[Tx]:
-        with self._store.transaction(commit=commit) as tx:
-            yield RenamingTx(tx, self._names, SUFFIX)
-
-
-class _RebuildFollower(Follower):
-    """Tracks under its own name, so the live position is untouched until the swap."""
-
-    def tracking_name(self, model: ReadModel) -> str:
-        return f"{self.app.name}:{model.name}{SUFFIX}"
-
-
-def rebuild(
+def build(
     app: Application[Any],
     store: ViewStore,
-    models: ReadModel | Sequence[ReadModel],
-    progress: Callable[[int, int], None] | None = None,
+    models: Sequence[ReadModel],
+    generation: int,
+    job: int,
+    jobs: int,
+    progress: Progress | None = None,
+    until: int | None = None,
 ) -> int:
-    """Rebuild ``models`` beside their live tables in one pass over the log, then swap
-    them all in at once; returns how many events were read."""
-    models = [models] if isinstance(models, ReadModel) else list(models)
-    tables = [t for model in models for t in table_names(model)]
-    renamed: Any = RenamedStore(store, tables + [i for m in models for i in index_names(m)])
-    _drop(store, [table + SUFFIX for table in tables])
-    with store.transaction() as tx:
-        for model in models:
-            _set_tracking(store, tx, f"{app.name}:{model.name}{SUFFIX}", None)
-    follower = _RebuildFollower(app, renamed, models, batch_size=BATCH_SIZE)
+    """Fill partition ``job`` of ``jobs`` of ``generation``; returns events read."""
+    follower = Follower(
+        app,
+        store,
+        [type(m)() for m in models],
+        batch_size=BATCH_SIZE,
+        partitions=jobs,
+        partition=job,
+        generation=generation,
+    )
     total = 0
 
     def report(count: int) -> None:
@@ -118,58 +97,42 @@ def rebuild(
         if progress is not None:
             progress(total, app.recorder.max_notification_id() or 0)
 
+    follower.catch_up(on_batch=report, until=until)
+    return total
+
+
+def finish(
+    app: Application[Any],
+    store: ViewStore,
+    models: Sequence[ReadModel],
+    generation: int,
+    jobs: int,
+    layout: int,
+) -> None:
+    """Every partition to one position P, then switch; again while the serving
+    runners are further than P (they moved on meanwhile)."""
     while True:
-        follower.catch_up(on_batch=report)
-        rebuilt = min(follower.position(model) for model in models)
-        with store.transaction() as tx:
-            live = max(_get_tracking(store, tx, f"{app.name}:{m.name}") for m in models)
-            if live > rebuilt:
-                continue  # the live models moved on while we swapped: catch up first
-            for model in models:
-                _swap(store, tx, app.name, model, rebuilt)
-        return total
+        head = app.recorder.max_notification_id() or 0
+        for job in range(jobs):
+            build(app, store, models, generation, job, jobs, until=head)
+        if switch(store, {m.name: generation for m in models}, layout=layout):
+            return
 
 
-def _swap(store: ViewStore, tx: Tx, app_name: str, model: ReadModel, position: int) -> None:
-    for table in table_names(model):
-        tx.execute(f"DROP TABLE IF EXISTS {table}")
-        tx.execute(f"ALTER TABLE {table}{SUFFIX} RENAME TO {table}")
-    for index in index_names(model):
-        tx.execute(f"DROP INDEX IF EXISTS {index}{SUFFIX}")
-    for statement in model.ddl:
-        if _INDEX.search(statement):
-            tx.execute(statement)
-    _set_tracking(store, tx, f"{app_name}:{model.name}", position)
-    _set_tracking(store, tx, f"{app_name}:{model.name}{SUFFIX}", None)
-
-
-def _drop(store: ViewStore, tables: Sequence[str]) -> None:
-    with store.transaction() as tx:
-        for table in tables:
-            tx.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-def _tracking_table(store: ViewStore) -> str:
-    return str(getattr(store, "tracking_table_name", "tracking"))
-
-
-def _get_tracking(store: ViewStore, tx: Tx, name: str) -> int:
-    row = tx.fetchone(
-        f"SELECT notification_id FROM {_tracking_table(store)} WHERE application_name = :name",
-        {"name": name},
-    )
-    return int(row["notification_id"]) if row and row["notification_id"] is not None else 0
-
-
-def _set_tracking(store: ViewStore, tx: Tx, name: str, position: int | None) -> None:
-    """Set (or with None, forget) a position outright, even backwards."""
-    table = _tracking_table(store)
-    tx.execute(f"DELETE FROM {table} WHERE application_name = :name", {"name": name})
-    if position is not None:
-        tx.execute(
-            f"INSERT INTO {table} (application_name, notification_id) VALUES (:name, :id)",
-            {"name": name, "id": position},
-        )
+def rebuild(
+    app: Application[Any],
+    store: ViewStore,
+    models: ReadModel | Sequence[ReadModel],
+    progress: Progress | None = None,
+    partitions: int | None = None,
+) -> int:
+    """Rebuild ``models`` in this process, in one pass over the log, and switch them
+    in together; returns how many events the pass read."""
+    models = [models] if isinstance(models, ReadModel) else list(models)
+    generation, layout = begin(app, store, models)
+    count = build(app, store, models, generation, 0, 1, progress)
+    finish(app, store, models, generation, 1, partitions or layout)
+    return count
 
 
 class ProgressBar:

@@ -11,6 +11,7 @@ from projections.store import Row, Tx, ViewStore
 
 class TeamsView(ReadModel):
     name: ClassVar[str] = "teams"
+    version: ClassVar[int] = 1
     ddl: ClassVar[tuple[str, ...]] = (
         "CREATE TABLE IF NOT EXISTS okr_teams ("
         " id TEXT PRIMARY KEY,"

@@ -95,7 +95,9 @@ __all__ = [
     "snapshot",
 ]
 
-ORGANIZATIONS = ("acme", "globex", "initech")
+ORGANIZATIONS = ("acme", "globex", "initech", "wayne", "soylent")
+"""The first three by default; all five split into both shares of two partitions
+(CRC-32: the first three fall in share 0, the last two in share 1)."""
 TRACKERS = ("github", "gitlab", "jira", "linear")
 CADENCES = ("quarter", "half", "year", "custom")
 STATUSES = (

@@ -20,6 +20,7 @@ from api.ports import Runtime
 from api.readiness import ReadinessProbe
 from commands.actor import Actor
 from projections.alignment_queries import stored_alignment_cycles
+from projections.generations import summary
 
 router = APIRouter(tags=["health"])
 
@@ -31,11 +32,22 @@ class Health(BaseModel):
     mode: str
 
 
+class ServedGeneration(BaseModel):
+    """What serves a read model's readers, and whether another generation is being
+    built beside it (a rebuild, or a newer version of its code catching up)."""
+
+    generation: int
+    version: int
+    partitions: int
+    building: bool
+
+
 class AdminHealth(Health):
     """What an admin token also sees."""
 
     position: int
     read_models: dict[str, int]
+    generations: dict[str, ServedGeneration]
     alignment_cycles: list[str]
 
 
@@ -56,6 +68,11 @@ def admin_health(runtime: Runtime, admin: Actor) -> AdminHealth:
         mode=public.mode,
         position=runtime.app.recorder.max_notification_id() or 0,
         read_models={m.name: follower.position(m) for m in follower.models},
+        generations={
+            name: ServedGeneration.model_validate(entry)
+            for name, entry in summary(runtime.store).items()
+            if "generation" in entry
+        },
         alignment_cycles=cycles,
     )
 

@@ -15,23 +15,53 @@ from entrypoints.cli.common import Commands, command, opened
 from entrypoints.errors import USAGE, CannotStart
 
 
-def rebuild(args: argparse.Namespace) -> int:
-    from projections.rebuild import ProgressBar
-    from projections.rebuild import rebuild as rebuild_views
+def job_share(text: str) -> tuple[int, int]:
+    """argparse type for ``--job I/N``."""
+    try:
+        job, jobs = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not I/N: {text!r}") from None
+    if not 0 <= job < jobs:
+        raise argparse.ArgumentTypeError(f"I is 0 to N - 1 in I/N, not {text!r}")
+    return job, jobs
 
+
+def rebuild(args: argparse.Namespace) -> int:
+    from entrypoints.rebuild_jobs import rebuild_in_jobs
+    from projections.generations import MAX_PARTITIONS, ProjectionRefused
+    from projections.rebuild import ProgressBar, build
+
+    jobs: int = args.jobs
+    if not all(1 <= n <= MAX_PARTITIONS for n in (jobs, args.partitions or 1)):
+        raise CannotStart(f"--jobs and --partitions are 1 to {MAX_PARTITIONS}", USAGE)
     with opened(create=False) as runtime:
+        if runtime.settings.embedded and (jobs > 1 or (args.partitions or 1) > 1):
+            raise CannotStart(
+                "--jobs and --partitions above 1 need PostgreSQL (OKR_DATABASE_URL); the"
+                " embedded mode has one writer",
+                USAGE,
+            )
         known = {model.name: model for model in runtime.follower.models}
-        names = [args.projection] if args.projection else list(known)
+        names = list(args.projection) or list(known)
         unknown = [name for name in names if name not in known]
         if unknown:
             raise CannotStart(
                 f"unknown projection {unknown[0]!r}; choose from: {', '.join(known)}", USAGE
             )
-        # One pass over the log for all of them, swapped in together.
+        # One pass over the log for all of them, switched in together.
         fresh = [type(known[name])() for name in names]
-        bar = ProgressBar(f"rebuilding {', '.join(names)}")
-        count = rebuild_views(runtime.app, runtime.store, fresh, progress=bar)
-        bar.finish()
+        try:
+            if args.job is not None:  # one of `--jobs N`'s processes
+                if args.generation is None:
+                    raise CannotStart("--job needs --generation", USAGE)
+                job, of = args.job
+                build(runtime.app, runtime.store, fresh, args.generation, job, of)
+                return 0
+            bar = ProgressBar(f"rebuilding {', '.join(names)}")
+            count = rebuild_in_jobs(runtime, fresh, jobs, args.partitions, progress=bar)
+            bar.finish()
+        except ProjectionRefused as refused:
+            raise CannotStart(str(refused)) from None
     for name in names:
         print(f"rebuilt {name} from {count} events and swapped it in")
     return 0
@@ -115,8 +145,20 @@ def add_commands(commands: Commands) -> None:
         rebuild,
     )
     parser.add_argument(
-        "projection", nargs="?", help="cycles, teams, objectives or issue_links (default: all)"
+        "projection",
+        nargs="*",
+        help="cycles, teams, objectives or issue_links (default: all)",
     )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="processes that rebuild, one partition each"
+    )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        help="the layout `okr project` runners use afterwards (default: the served one)",
+    )
+    parser.add_argument("--job", type=job_share, help=argparse.SUPPRESS)
+    parser.add_argument("--generation", type=int, help=argparse.SUPPRESS)
     parser = command(
         commands,
         "audit",

@@ -128,19 +128,40 @@ def consume(_: argparse.Namespace) -> int:
     return run_consumer(settings)
 
 
-def project(_: argparse.Namespace) -> int:
+def project(args: argparse.Namespace) -> int:
+    from projections.generations import MAX_PARTITIONS, ProjectionRefused
+
+    partitions: int = args.partitions
+    partition: int = args.partition
+    if not 1 <= partitions <= MAX_PARTITIONS:
+        raise CannotStart(f"--partitions is 1 to {MAX_PARTITIONS} (got {partitions})", USAGE)
+    if not 0 <= partition < partitions:
+        raise CannotStart(
+            f"--partition is 0 to --partitions - 1 (got {partition} of {partitions})", USAGE
+        )
     settings = load_settings()
     configure_logging(settings.log_format)
+    if partitions > 1 and settings.embedded:
+        raise CannotStart("--partitions above 1 needs PostgreSQL (OKR_DATABASE_URL)", USAGE)
     serve_metrics(settings)
-    runtime = open_runtime(settings)
+    runtime = open_runtime(settings, share=(partition, partitions))
+    try:
+        lanes = runtime.follower.lanes()
+    except ProjectionRefused as refused:
+        runtime.close()
+        raise CannotStart(str(refused)) from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     runtime.start_following()
-    names = ", ".join(m.name for m in runtime.follower.models)
+    names = ", ".join(lane.name for lane in lanes)
     print(f"following the event log into: {names}", flush=True)
-    stop.wait()
+    while not stop.wait(0.5) and runtime.follower.running:
+        pass
+    stopped_by = runtime.follower.refused
     runtime.close()
+    if stopped_by is not None:
+        raise CannotStart(str(stopped_by))
     return 0
 
 
@@ -167,10 +188,20 @@ def add_commands(commands: Commands) -> None:
         "OKR_KAFKA_BOOTSTRAP=kafka:9092 okr consume",
         consume,
     )
-    command(
+    parser = command(
         commands,
         "project",
         "run the projections (read models), following the event log",
-        "OKR_DATABASE_URL=postgresql://okr:okr@db/okr okr project",
+        "OKR_DATABASE_URL=postgresql://okr:okr@db/okr okr project --partitions 2 --partition 0",
         project,
+    )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=1,
+        help="how many runners share the organizations (default 1; above 1 only with"
+        " PostgreSQL; must match the served layout)",
+    )
+    parser.add_argument(
+        "--partition", type=int, default=0, help="this runner's share, 0 to --partitions - 1"
     )

@@ -191,3 +191,25 @@ def test_version_prints_the_package_version(tmp_path: Path) -> None:
 def test_a_usage_mistake_is_one_line(tmp_path: Path) -> None:
     assert "invalid choice" in one_line(okr("frobnicate", cwd=tmp_path))
     assert "required" in one_line(okr("token", "create", "--org", "a", cwd=tmp_path))
+
+
+def test_partitions_and_rebuild_jobs_outside_postgresql_or_their_range_are_one_line(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    assert okr("demo", cwd=tmp_path, OKR_DATA_DIR=str(data)).returncode == 0
+
+    def refused(*args: str) -> str:
+        return one_line(okr(*args, cwd=tmp_path, OKR_DATA_DIR=str(data)))
+
+    line = refused("project", "--partitions", "2", "--partition", "2")
+    assert "--partition is 0 to --partitions - 1" in line
+    assert "needs PostgreSQL" in refused("project", "--partitions", "2")
+    for flags in (["--jobs", "2"], ["--partitions", "3"]):
+        assert "need PostgreSQL" in refused("rebuild", *flags), flags
+    assert "1 to 64" in refused("rebuild", "--jobs", "0")
+    assert "1 to 64" in refused("rebuild", "--jobs", "65")
+    assert "1 to 64" in refused("rebuild", "--partitions", "100000")
+    assert "1 to 64" in refused("project", "--partitions", "65", "--partition", "1")
+    assert "1 to 64" in refused("project", "--partitions", "-1")
+    assert "I/N" in refused("rebuild", "--job", "3/2", "--generation", "1")

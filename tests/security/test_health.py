@@ -43,10 +43,20 @@ def test_an_admin_also_sees_the_positions(api: Api) -> None:
     answer = api.client.get("/v1/health", headers=admin)
     assert answer.status_code == 200
     body = answer.json()
-    assert set(body) == {"status", "mode", "position", "read_models", "alignment_cycles"}
+    assert set(body) == {
+        "status",
+        "mode",
+        "position",
+        "read_models",
+        "generations",
+        "alignment_cycles",
+    }
     assert body["alignment_cycles"] == []
     assert body["status"] == "ok" and body["position"] >= written
     assert set(body["read_models"]) >= {"cycles", "teams", "objectives", "issue_links"}
+    served = body["generations"]["objectives"]
+    assert served["version"] == 1 and served["partitions"] == 1
+    assert served["building"] is False and served["generation"] >= 1
 
 
 def test_a_degraded_status_is_still_told_to_anyone(api: Api) -> None:
