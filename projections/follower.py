@@ -4,6 +4,8 @@ One loop serves both backends: it reads notifications in batches after the
 lowest recorded position, applies each to every read model that has not seen
 it, and commits the rows with every model's new position in one transaction.
 A crash anywhere rolls the batch back; a restart resumes from the positions.
+An event that one read model cannot apply is parked for its organization in
+that model alone (``projections.parking``), and the batch redone without it.
 
 What wakes the loop differs: in the embedded (SQLite) mode the application
 signals after each save; on PostgreSQL a LISTEN on the event table's channel
@@ -29,6 +31,7 @@ from tenacity import (
     wait_fixed,
 )
 
+from projections.parking import Parking, Poison
 from projections.readmodel import ReadModel
 from projections.store import ViewStore
 
@@ -61,9 +64,14 @@ class Follower:
         for model in self.models:
             model.attach(app)
             model.create_tables(store)
+        self.parking = Parking(app, store, self.models, self.lane)
 
     def tracking_name(self, model: ReadModel) -> str:
         return f"{self.app.name}:{model.name}"
+
+    def lane(self, model: ReadModel) -> str:
+        """What a parked event of ``model`` is filed under: the position it holds back."""
+        return self.tracking_name(model)
 
     def position(self, model: ReadModel) -> int:
         return self.store.max_tracking_id(self.tracking_name(model)) or 0
@@ -80,6 +88,7 @@ class Follower:
     def _catch_up(self, on_batch: Callable[[int], None] | None) -> int:
         total = 0
         positions = {model.name: self.position(model) for model in self.models}
+        self.parking.begin()  # read the parked events back; replay those asked to retry
         while not self._stop.is_set():
             start = min(positions.values(), default=0)
             notifications = self.app.recorder.select_notifications(
@@ -87,18 +96,26 @@ class Follower:
             )
             if not notifications:
                 break
-            with self.store.transaction() as tx:
-                for notification in notifications:
-                    event = self.app.mapper.to_domain_event(notification)
+            try:
+                with self.store.transaction() as tx:
+                    for notification in notifications:
+                        event = self.parking.decode(notification)
+                        for model in self.models:
+                            if notification.id > positions[model.name]:
+                                self.parking.apply(model, tx, event, notification.id)
+                    last = notifications[-1].id
                     for model in self.models:
-                        if notification.id > positions[model.name]:
-                            model.apply(tx, event, notification.id)
-                last = notifications[-1].id
+                        self.parking.flush(model, tx)
+                    for model in self.models:
+                        if last > positions[model.name]:
+                            tx.track(Tracking(self.tracking_name(model), last))
+            except Poison as poison:
                 for model in self.models:
-                    model.flush(tx)
-                for model in self.models:
-                    if last > positions[model.name]:
-                        tx.track(Tracking(self.tracking_name(model), last))
+                    model.reset()  # the batch rolled back: so does their memory of it
+                if not self.parking.record(poison):
+                    raise poison.cause from None  # retried after RETRY_PAUSE; parked if it goes on
+                continue  # redo the batch without the parked event
+            self.parking.committed()
             for model in self.models:
                 positions[model.name] = max(positions[model.name], last)
             total += len(notifications)

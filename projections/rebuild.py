@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
+from projections import parked
 from projections.follower import Follower
 from projections.readmodel import ReadModel
 from projections.store import Params, Row, Tx, ViewStore
@@ -88,7 +89,14 @@ class RenamedStore:
 
 
 class _RebuildFollower(Follower):
-    """Tracks under its own name, so the live position is untouched until the swap."""
+    """Tracks under its own name, so the live position is untouched until the swap.
+
+    Its poison events are parked at once (no one retries a rebuild's batch), under
+    its own lanes; the swap hands them to the live lanes with the tables."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parking.park_after = 1
 
     def tracking_name(self, model: ReadModel) -> str:
         return f"{self.app.name}:{model.name}{SUFFIX}"
@@ -106,9 +114,11 @@ def rebuild(
     tables = [t for model in models for t in table_names(model)]
     renamed: Any = RenamedStore(store, tables + [i for m in models for i in index_names(m)])
     _drop(store, [table + SUFFIX for table in tables])
+    parked.create_table(store)
     with store.transaction() as tx:
         for model in models:
             _set_tracking(store, tx, f"{app.name}:{model.name}{SUFFIX}", None)
+            parked.forget_lane(tx, f"{app.name}:{model.name}{SUFFIX}")
     follower = _RebuildFollower(app, renamed, models, batch_size=BATCH_SIZE)
     total = 0
 
@@ -141,6 +151,7 @@ def _swap(store: ViewStore, tx: Tx, app_name: str, model: ReadModel, position: i
             tx.execute(statement)
     _set_tracking(store, tx, f"{app_name}:{model.name}", position)
     _set_tracking(store, tx, f"{app_name}:{model.name}{SUFFIX}", None)
+    parked.move_lane(tx, f"{app_name}:{model.name}{SUFFIX}", f"{app_name}:{model.name}")
 
 
 def _drop(store: ViewStore, tables: Sequence[str]) -> None:

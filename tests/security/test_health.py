@@ -43,8 +43,17 @@ def test_an_admin_also_sees_the_positions(api: Api) -> None:
     answer = api.client.get("/v1/health", headers=admin)
     assert answer.status_code == 200
     body = answer.json()
-    assert set(body) == {"status", "mode", "position", "read_models", "alignment_cycles"}
-    assert body["alignment_cycles"] == []
+    assert set(body) == {
+        "status",
+        "mode",
+        "position",
+        "read_models",
+        "alignment_cycles",
+        "parked",
+        "parked_elsewhere",
+    }
+    assert body["alignment_cycles"] == [] and body["parked"] == []
+    assert body["parked_elsewhere"] == 0
     assert body["status"] == "ok" and body["position"] >= written
     assert set(body["read_models"]) >= {"cycles", "teams", "objectives", "issue_links"}
 
