@@ -16,6 +16,7 @@ from entrypoints.errors import USAGE, CannotStart
 
 
 def rebuild(args: argparse.Namespace) -> int:
+    from projections.parked import parked_events
     from projections.rebuild import ProgressBar
     from projections.rebuild import rebuild as rebuild_views
 
@@ -32,8 +33,14 @@ def rebuild(args: argparse.Namespace) -> int:
         bar = ProgressBar(f"rebuilding {', '.join(names)}")
         count = rebuild_views(runtime.app, runtime.store, fresh, progress=bar)
         bar.finish()
+        parked = [p for p in parked_events(runtime.store) if p.model in names]
     for name in names:
         print(f"rebuilt {name} from {count} events and swapped it in")
+    if parked:
+        print(
+            f"{len(parked)} event(s) parked, their organizations held back: okr projections parked",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -19,7 +19,6 @@ from entrypoints.settings import Settings
 from projections.follower import Follower
 from projections.parked import UNKNOWN_ORGANIZATION, parked_events
 from projections.readmodel import ReadModel
-from projections.rebuild import rebuild
 from projections.store import Tx
 from tests.builders import OTHER_ADMIN, World
 from tests.generated_history import diff_snapshots, snapshot
@@ -168,7 +167,7 @@ def test_a_retry_waits_for_a_projector_and_happens_when_one_runs(
 
 
 def test_a_rebuild_keeps_what_is_parked_and_hands_it_to_the_live_models(
-    backend: Settings,
+    backend: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime = build_runtime(backend)
     try:
@@ -181,7 +180,8 @@ def test_a_rebuild_keeps_what_is_parked_and_hands_it_to_the_live_models(
         before = parked_events(runtime.store)
         live = snapshot(runtime.store)
 
-        rebuild(runtime.app, runtime.store, read_models())
+        code, _, err = Cli(runtime.settings, monkeypatch)("rebuild")  # as `okr rebuild`
+        assert code == 0 and "4 event(s) parked" in err
 
         after = parked_events(runtime.store)
         assert [(p.lane, p.organization_id, p.position) for p in after] == [
