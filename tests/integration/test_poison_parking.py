@@ -11,6 +11,7 @@ from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import OperationalError, StoredEvent
+from prometheus_client import REGISTRY
 
 import projections.follower as follower_module
 from domain.values import Phase
@@ -57,6 +58,12 @@ class Recording(ReadModel):
 
     def reset(self) -> None:
         self.batch = []
+
+
+def parked_gauge(model: str) -> float | None:
+    return REGISTRY.get_sample_value(
+        "okr_projection_parked_events", {"model": model, "partition": "0/1"}
+    )
 
 
 def two_organizations(runtime: Any) -> tuple[World, World]:
@@ -149,6 +156,7 @@ def test_a_retry_waits_for_a_projector_and_happens_when_one_runs(
         acme.check_in(other, kr, percent=25)
         runtime.follower.catch_up()  # no projector runs after this
         assert len(parked_events(runtime.store)) == len(read_models())
+        assert parked_gauge("objectives") == parked_gauge("teams") == 1
 
         okr = Cli(runtime.settings, monkeypatch)
         with unknown_topic_registered():
@@ -162,6 +170,7 @@ def test_a_retry_waits_for_a_projector_and_happens_when_one_runs(
             left = parked_events(runtime.store)
             assert {p.model for p in left} == {m.name for m in read_models()} - {"objectives"}
             assert kr_progress(runtime, kr) not in (None, 0.0)
+            assert (parked_gauge("objectives"), parked_gauge("teams")) == (0, 1)
     finally:
         runtime.close()
 
