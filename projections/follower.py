@@ -9,6 +9,8 @@ compare-and-set (``generations.advance``): a batch whose positions another
 process covered, or whose generation was retired by a switch, rolls back
 and the runner looks again where it stands. A crash anywhere rolls the batch
 back; a restart resumes from the positions.
+An event that one read model cannot apply is parked for its organization in
+that model alone (``projections.parking``), and the batch redone without it.
 
 What wakes the loop differs: in the embedded (SQLite) mode the application
 signals after each save; on PostgreSQL a LISTEN on the event table's channel
@@ -48,6 +50,7 @@ from projections.generations import (
 from projections.generations import served_positions as _served_positions
 from projections.lanes import resolve
 from projections.organizations import OrganizationOf, partition_of
+from projections.parking import Parking, Poison
 from projections.readmodel import ReadModel
 from projections.store import ViewStore
 from projections.switch import drop_retired, switch
@@ -98,6 +101,17 @@ class Follower:
             model.attach(app)
         if generation is None:
             prepare(store, app.name, self.models)
+        self.parking = Parking(
+            app,
+            store,
+            self.models,
+            self.lane,
+            partition=self._label,
+            organizations=self._organizations,
+            lane_of=self._lane_of,
+        )
+        if generation is not None:
+            self.parking.park_after = 1  # a rebuild's batch is retried by no one
 
     def lanes(self) -> list[Lane]:
         """Where this runner writes each model; raises ``ProjectionRefused``."""
@@ -109,7 +123,10 @@ class Follower:
 
     def lane(self, model: ReadModel) -> str:
         """The model's generation and share, e.g. ``objectives@g3#0/2``."""
-        return next(lane.name for lane in self.lanes() if lane.model.name == model.name)
+        return self._lane_of(model).name
+
+    def _lane_of(self, model: ReadModel) -> Lane:
+        return next(lane for lane in self.lanes() if lane.model.name == model.name)
 
     def position(self, model: ReadModel) -> int:
         """Up to where the SERVED tables of ``model`` are complete for every organization."""
@@ -136,6 +153,7 @@ class Follower:
     def _catch_up(self, on_batch: Callable[[int], None] | None, until: int | None) -> int:
         total = 0
         lanes = self.lanes()
+        self.parking.begin()  # read the parked events back; replay those asked to retry
         while not self._stop.is_set():
             start = min(lane.position for lane in lanes)
             if until is not None and start >= until:
@@ -146,7 +164,7 @@ class Follower:
             )
             if not notifications:
                 break
-            events = [self.app.mapper.to_domain_event(n) for n in notifications]
+            events = [self.parking.decode(n) for n in notifications]
             mine = self._in_share(events)
             last = notifications[-1].id
             if self.before_writing is not None:
@@ -160,23 +178,31 @@ class Follower:
                             continue
                         for lane, lane_tx in writers:
                             if notification.id > lane.position:
-                                lane.model.apply(lane_tx, event, notification.id)
+                                self.parking.apply(lane.model, lane_tx, event, notification.id)
                                 applied[lane.model.name] += 1
                     for lane, lane_tx in writers:
-                        lane.model.flush(lane_tx)
+                        self.parking.flush(lane.model, lane_tx)
                     moves = [(lane, last) for lane in lanes if last > lane.position]
                     advance(self.store, tx, moves)
             except Exception as error:
                 # A lane moved (CAS lost, generation retired), or a switch dropped the
                 # tables of an idle runner's retired generation: look again and go on.
-                if not isinstance(error, LaneMoved) and not any_retired(self.store, lanes):
+                if isinstance(error, LaneMoved) or any_retired(self.store, lanes):
+                    log.info("read-model batch rolled back: %s; looking again", error)
+                    self.moved += 1
+                    self._forget()
+                    drop_retired(self.store)
+                    lanes = self.lanes()
+                    self.parking.begin()
+                    continue
+                if not isinstance(error, Poison):
                     raise
-                log.info("read-model batch rolled back: %s; looking again", error)
-                self.moved += 1
-                self._forget()
-                drop_retired(self.store)
-                lanes = self.lanes()
-                continue
+                for model in self.models:
+                    model.reset()  # the batch rolled back: so does their memory of it
+                if not self.parking.record(error):
+                    raise error.cause from None  # retried after RETRY_PAUSE; parked if it goes on
+                continue  # redo the batch without the parked event
+            self.parking.committed()
             for lane in lanes:
                 lane.position = max(lane.position, last)
             self._measure(lanes, applied, began, len(notifications) < self.batch_size, last)

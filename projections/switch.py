@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from projections import parked
 from projections.generations import (
     BUILDING,
     GENERATIONS,
@@ -89,6 +90,7 @@ def _switch_one(store: ViewStore, tx: Tx, model: str, number: int, layout: int |
             " AND generation = :number",
             {"layout": layout, "model": model, "number": number},
         )
+        parked.rekey_generation(tx, model, number, layout)
     # Retired with it: what served, runners' builds of this version or older (they follow
     # the new one), and rebuilds begun before this one (killed ones, or slower twins);
     # a rebuild begun after it goes on, and switches in its turn.
@@ -131,6 +133,7 @@ def drop_retired(store: ViewStore) -> None:
                 key = {"model": row["model"], "number": number}
                 where = "WHERE model = :model AND generation = :number"
                 tx.execute(f"DELETE FROM {POSITIONS} {where}", key)
+                parked.forget_generation(tx, str(row["model"]), number)
                 tx.execute(f"DELETE FROM {GENERATIONS} {where}", key)
     except Exception:
         log.info("retired read-model tables are still in use; dropped later", exc_info=True)

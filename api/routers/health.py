@@ -7,6 +7,11 @@ everyone), and the objectives of the admin's own organization that stored data
 makes their own ancestors (readers show them as roots; the status is then
 ``degraded`` for that admin). Further admin-only reports join ``AdminHealth``
 and ``admin_health``.
+
+A parked poison event (SPEC §10) makes the status ``degraded`` for everyone;
+only an admin of its organization sees which (model, position, error), and
+other admins only how many are parked elsewhere: an organization's name and
+its error text are its own.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from api.readiness import ReadinessProbe
 from commands.actor import Actor
 from projections.alignment_queries import stored_alignment_cycles
 from projections.generations import summary
+from projections.parked import ParkedEvent, parked_events
 
 router = APIRouter(tags=["health"])
 
@@ -42,6 +48,18 @@ class ServedGeneration(BaseModel):
     building: bool
 
 
+class Parked(BaseModel):
+    """A poison event holding back the admin's organization in one read model."""
+
+    model: str
+    organization_id: str
+    position: int
+    topic: str
+    error: str
+    parked_at: str
+    retry_requested: bool
+
+
 class AdminHealth(Health):
     """What an admin token also sees."""
 
@@ -49,20 +67,28 @@ class AdminHealth(Health):
     read_models: dict[str, int]
     generations: dict[str, ServedGeneration]
     alignment_cycles: list[str]
+    parked: list[Parked]
+    parked_elsewhere: int
 
 
-def public_health(runtime: Runtime) -> Health:
+def public_health(runtime: Runtime, parked: list[ParkedEvent] | None = None) -> Health:
+    if parked is None:
+        parked = parked_events(runtime.store)
+    # A read-model batch that keeps failing is retried, never skipped; a parked event
+    # holds an organization back: either way the read side is behind, so say so.
+    failing = runtime.follower.error is not None or bool(parked)
     return Health(
-        # A read-model batch that keeps failing is retried, never skipped: say so.
-        status="degraded" if runtime.follower.error is not None else "ok",
+        status="degraded" if failing else "ok",
         mode="embedded" if runtime.settings.embedded else "postgres",
     )
 
 
 def admin_health(runtime: Runtime, admin: Actor) -> AdminHealth:
     follower = runtime.follower
-    public = public_health(runtime)
+    parked = parked_events(runtime.store)
+    public = public_health(runtime, parked)
     cycles = stored_alignment_cycles(runtime.store, admin.organization_id)
+    own = [p for p in parked if p.organization_id == admin.organization_id]
     return AdminHealth(
         status="degraded" if cycles else public.status,
         mode=public.mode,
@@ -74,12 +100,26 @@ def admin_health(runtime: Runtime, admin: Actor) -> AdminHealth:
             if "generation" in entry
         },
         alignment_cycles=cycles,
+        parked=[
+            Parked(
+                model=p.model,
+                organization_id=p.organization_id,
+                position=p.position,
+                topic=p.topic,
+                error=p.error,
+                parked_at=p.parked_at,
+                retry_requested=p.retry_requested > 0,
+            )
+            for p in own
+        ],
+        parked_elsewhere=len(parked) - len(own),
     )
 
 
 @router.get("/health", response_model=AdminHealth | Health)
 def health(runtime: RuntimeDep, actor: OptionalActorDep) -> Health:
-    """``status`` and ``mode``; with an admin token, also positions and alignment cycles."""
+    """``status`` and ``mode``; with an admin token, also positions, alignment cycles and
+    the parked events of the admin's organization."""
     if actor is not None and actor.is_admin:
         return admin_health(runtime, actor)
     return public_health(runtime)

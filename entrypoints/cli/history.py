@@ -29,6 +29,7 @@ def job_share(text: str) -> tuple[int, int]:
 def rebuild(args: argparse.Namespace) -> int:
     from entrypoints.rebuild_jobs import rebuild_in_jobs
     from projections.generations import MAX_PARTITIONS, ProjectionRefused
+    from projections.parked import parked_events
     from projections.rebuild import ProgressBar, build
 
     jobs: int = args.jobs
@@ -62,8 +63,14 @@ def rebuild(args: argparse.Namespace) -> int:
             bar.finish()
         except ProjectionRefused as refused:
             raise CannotStart(str(refused)) from None
+        parked = [p for p in parked_events(runtime.store) if p.model in names]
     for name in names:
-        print(f"rebuilt {name} from {count} events and swapped it in")
+        print(f"rebuilt {name} from {count} events and switched it in")
+    if parked:
+        print(
+            f"{len(parked)} event(s) parked, their organizations held back: okr projections parked",
+            file=sys.stderr,
+        )
     return 0
 
 

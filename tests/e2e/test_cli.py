@@ -27,7 +27,19 @@ def okr(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedP
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["project"], ["rebuild"], ["token", "create"], ["audit"], ["demo"]]
+    "command",
+    [
+        [],
+        ["serve"],
+        ["project"],
+        ["rebuild"],
+        ["token", "create"],
+        ["audit"],
+        ["demo"],
+        ["projections"],
+        ["projections", "parked"],
+        ["projections", "retry"],
+    ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     done = okr(tmp_path, *command, "--help")
@@ -50,6 +62,17 @@ def test_tokens_are_created_listed_and_revoked(tmp_path: Path) -> None:
         tmp_path, "token", "create", "--org", "a", "--user", "b", "--role", "x", check=False
     )
     assert bad_role.returncode == 2
+
+
+def test_projections_parked_and_retry_on_a_healthy_log(tmp_path: Path) -> None:
+    missing = okr(tmp_path / "none", "projections", "parked", check=False)
+    assert missing.returncode == 1 and "no OKR data" in missing.stderr
+    okr(tmp_path, "token", "create", "--org", "acme", "--user", "ada", "--role", "admin")
+    assert okr(tmp_path, "projections", "parked").stdout.startswith("nothing parked")
+    assert json.loads(okr(tmp_path, "projections", "parked", "--json").stdout) == []
+    retry = okr(tmp_path, "projections", "retry", check=False)
+    assert retry.returncode == 1
+    assert retry.stderr == "okr projections retry: nothing parked; see okr projections parked\n"
 
 
 def test_demo_then_audit_and_rebuild_tell_the_same_story(tmp_path: Path) -> None:

@@ -50,8 +50,11 @@ def test_an_admin_also_sees_the_positions(api: Api) -> None:
         "read_models",
         "generations",
         "alignment_cycles",
+        "parked",
+        "parked_elsewhere",
     }
-    assert body["alignment_cycles"] == []
+    assert body["alignment_cycles"] == [] and body["parked"] == []
+    assert body["parked_elsewhere"] == 0
     assert body["status"] == "ok" and body["position"] >= written
     assert set(body["read_models"]) >= {"cycles", "teams", "objectives", "issue_links"}
     served = body["generations"]["objectives"]
