@@ -42,10 +42,16 @@ class Renamer:
 
     def __init__(self, names: Sequence[str], suffix: str) -> None:
         self.suffix = suffix
-        self._pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+        # A model with no tables of its own renames nothing (an empty alternation
+        # would match between every two words).
+        self._pattern = (
+            re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b") if names else None
+        )
         self._cache: dict[str, str] = {}
 
     def __call__(self, sql: str) -> str:
+        if self._pattern is None:
+            return sql
         done = self._cache.get(sql)
         if done is None:
             if len(self._cache) >= _CACHE_LIMIT:

@@ -193,10 +193,19 @@ def test_a_rebuild_keeps_what_is_parked_and_hands_it_to_the_live_models(
         assert code == 0 and "4 event(s) parked" in err
 
         after = parked_events(runtime.store)
-        assert [(p.lane, p.organization_id, p.position) for p in after] == [
-            (p.lane, p.organization_id, p.position) for p in before
+        assert [(p.model, p.organization_id, p.position) for p in after] == [
+            (p.model, p.organization_id, p.position) for p in before
         ]
         assert {p.position for p in after} == {parked_at}
         assert diff_snapshots(live, snapshot(runtime.store)) == []
+        # The rebuild's parks are filed under the generation it switched in, which the
+        # live runner writes from its next batch on.
+        assert not {p.lane for p in after} & {p.lane for p in before}
+        acme.team(name="Later")
+        runtime.follower.catch_up()
+        models = runtime.follower.models
+        assert {p.lane for p in parked_events(runtime.store)} == {
+            runtime.follower.lane(m) for m in models
+        }
     finally:
         runtime.close()
