@@ -10,11 +10,19 @@ fresh model instances; the figure is events in the log ÷ seconds.
 Baseline, same run and database: plain psycopg reading the same events in
 notification-id order, in pages of the follower's batch size (500), and
 ``json.loads`` of every event's state bytes.
+
+Figure 3b, same run and database: ``okr rebuild --jobs 2`` (the function the
+command line calls, ``entrypoints.rebuild_jobs.rebuild_in_jobs``: two processes,
+one partition of organizations each, then the common catch-up and the switch);
+its baseline is figure 3's one-process rebuild. How rebuild time grows with
+the log's length: both are also timed on a history half as long, in a database
+of its own (details of 3b).
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from typing import Any
 
@@ -57,8 +65,55 @@ def read_and_decode(url: str, table: str) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+def rebuild_seconds(runtime: Any, jobs: int) -> float:
+    """Seconds for one rebuild of every read model in ``jobs`` processes, as
+    ``okr rebuild --jobs N`` does it (jobs=1: in this process)."""
+    from entrypoints.bootstrap import read_models
+    from entrypoints.rebuild_jobs import rebuild_in_jobs
+
+    started = time.perf_counter()
+    rebuild_in_jobs(runtime, read_models(), jobs=jobs)
+    return time.perf_counter() - started
+
+
+def growth_with_length(ctx: Context, events: int) -> dict[str, Any]:
+    """Rebuild seconds for one and two jobs on a history of ``events`` events."""
+    from bench.datasets import generated_history
+    from entrypoints.bootstrap import build_runtime
+
+    with fresh_database("rebuild_half") as url:
+        runtime = build_runtime(settings_for(url))
+        try:
+            history = generated_history(runtime.app, ctx.seed, events)
+            one = [rebuild_seconds(runtime, 1) for _ in range(ctx.repeat)]
+            two = [rebuild_seconds(runtime, 2) for _ in range(ctx.repeat)]
+        finally:
+            runtime.close()
+    return {
+        "events": history.events,
+        "seconds_one_process": round(statistics.median(one), 2),
+        "seconds_two_jobs": round(statistics.median(two), 2),
+    }
+
+
 def run(ctx: Context) -> list[Figure]:
     s = ctx.sizes
+    jobs_figure = Figure(
+        key="3b",
+        name="projection rebuild with `okr rebuild --jobs 2`, events per second from PostgreSQL",
+        unit="events/s",
+        target=Target("≥ 1.3 x the one-process rebuild (figure 3)", ratio_at_least=1.3),
+        baseline_name="figure 3: the one-process rebuild, same run and history",
+        method=(
+            "the same history and database as figure 3; each run is "
+            "`entrypoints.rebuild_jobs.rebuild_in_jobs(runtime, read_models(), jobs=2)`, what "
+            "`okr rebuild --jobs 2` runs: two `okr rebuild --job I/2` processes (one share of "
+            "the organizations each) into a new generation, then every share brought to one "
+            "position and switched in; value = events in the log ÷ total seconds, process "
+            "start-up included. Growth with the log's length: both rebuilds also on a history "
+            "half as long (its own database, same seed)."
+        ),
+    )
     figure = Figure(
         key="3",
         name="projection rebuild of all read models, events per second from PostgreSQL",
@@ -99,6 +154,9 @@ def run(ctx: Context) -> list[Figure]:
                     seconds = time.perf_counter() - started
                 per_model = {"all models, one pass": round(seconds, 2)}
                 figure.runs.append(history.events / seconds)
+                jobs_seconds = rebuild_seconds(runtime, 2)
+                jobs_figure.runs.append(history.events / jobs_seconds)
+                jobs_figure.baseline_runs.append(figure.runs[-1])
                 count, base_seconds = read_and_decode(url, table)
                 assert count == history.events
                 figure.baseline_runs.append(count / base_seconds)
@@ -106,11 +164,13 @@ def run(ctx: Context) -> list[Figure]:
                     {
                         "seconds": round(seconds, 2),
                         "seconds_per_model": per_model,
+                        "seconds_two_jobs": round(jobs_seconds, 2),
                         "baseline_seconds": round(base_seconds, 3),
                     }
                 )
                 ctx.say(
-                    f"fig 3 run {r + 1}: {figure.runs[-1]:,.0f} events/s ({per_model}) vs "
+                    f"fig 3 run {r + 1}: {figure.runs[-1]:,.0f} events/s ({per_model}), "
+                    f"--jobs 2: {jobs_figure.runs[-1]:,.0f} events/s, vs "
                     f"baseline {figure.baseline_runs[-1]:,.0f} events/s"
                 )
         finally:
@@ -124,4 +184,30 @@ def run(ctx: Context) -> list[Figure]:
         },
         "runs": runs,
     }
-    return [figure.finish()]
+    half = growth_with_length(ctx, s.history_events // 2)
+    full_one = statistics.median(r["seconds"] for r in runs)
+    full_two = statistics.median(r["seconds_two_jobs"] for r in runs)
+    jobs_figure.details = {
+        "growth with the log's length (median seconds)": {
+            f"{half['events']} events": {
+                "one process": half["seconds_one_process"],
+                "2 jobs": half["seconds_two_jobs"],
+            },
+            f"{history.events} events": {
+                "one process": round(full_one, 2),
+                "2 jobs": round(full_two, 2),
+            },
+        },
+        "seconds per 1,000 events": {
+            "one process": [
+                round(1000 * half["seconds_one_process"] / half["events"], 3),
+                round(1000 * full_one / history.events, 3),
+            ],
+            "2 jobs": [
+                round(1000 * half["seconds_two_jobs"] / half["events"], 3),
+                round(1000 * full_two / history.events, 3),
+            ],
+        },
+    }
+    ctx.say(f"fig 3b: growth {jobs_figure.details}")
+    return [figure.finish(), jobs_figure.finish()]
