@@ -27,9 +27,9 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from api.ports import Runtime
+from projections.lag import time_of_next_event
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def check_readiness(runtime: Runtime, now: datetime | None = None) -> Readiness:
             continue
         if position not in oldest:
             try:
-                oldest[position] = _time_of_next_event(runtime, position)
+                oldest[position] = time_of_next_event(runtime.app, position)
             except Exception as error:
                 log.warning("readiness: cannot read the event log (%s)", type(error).__name__)
                 return Readiness(["the event store does not answer"])
@@ -79,18 +79,6 @@ def check_readiness(runtime: Runtime, now: datetime | None = None) -> Readiness:
         if lag > limit:
             problems.append(f"read model {name} is {lag:.0f} s behind (limit {limit:g} s)")
     return Readiness(problems)
-
-
-def _time_of_next_event(runtime: Runtime, position: int) -> datetime | None:
-    """When the first event after ``position`` was recorded (None if there is none)."""
-    found = runtime.app.recorder.select_notifications(
-        start=position, limit=1, inclusive_of_start=False
-    )
-    if not found:
-        return None
-    event: Any = runtime.app.mapper.to_domain_event(found[0])
-    stamp = event.timestamp
-    return stamp if isinstance(stamp, datetime) else None
 
 
 class ReadinessProbe:

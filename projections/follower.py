@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.application import Application
@@ -48,6 +49,7 @@ from projections.generations import (
     prepare,
 )
 from projections.generations import served_positions as _served_positions
+from projections.lag import lag_seconds
 from projections.lanes import resolve
 from projections.organizations import OrganizationOf, partition_of
 from projections.parking import Parking, Poison
@@ -254,10 +256,15 @@ class Follower:
         query for the log's end only when the batch was full (else it is ``last``)."""
         head = last if at_end else (self.app.recorder.max_notification_id() or last)
         metrics.BATCH_SECONDS.labels(self._label).observe(time.perf_counter() - began)
+        now = datetime.now(UTC)
+        seconds: dict[int, float] = {}  # lanes at one position share the one lookup
         for lane in lanes:
             name = lane.model.name
+            if lane.position not in seconds:
+                seconds[lane.position] = lag_seconds(self.app, lane.position, head, now)
             metrics.POSITION.labels(name, self._label).set(lane.position)
             metrics.LAG_EVENTS.labels(name, self._label).set(max(0, head - lane.position))
+            metrics.LAG_SECONDS.labels(name, self._label).set(seconds[lane.position])
             metrics.APPLIED.labels(name, self._label).inc(applied[name])
 
     def run(self, poll_interval: float = 1.0) -> None:
@@ -310,6 +317,7 @@ class Follower:
     def _failed(self, attempt: RetryCallState) -> None:
         error = attempt.outcome.exception() if attempt.outcome is not None else None
         log.error("read-model batch failed; retrying", exc_info=error)
+        metrics.FAILED_BATCHES.labels(self._label).inc()
         self.error = error
 
     def start(self, poll_interval: float = 1.0, listen: bool = False) -> None:

@@ -1,11 +1,12 @@
 """The parked events: poison events each holding back one organization in one read model.
 
-A row names the read model's lane (the tracking name the follower keeps its
-position under), the organization held back, the position of the first of its
-events that the model did not apply, and why (SPEC §10). The follower that
-owns the lane writes and removes rows (``projections.parking``); the command
-line only asks for a retry (``retry_requested``) and health only reads, so the
-follower never races another writer of its read-model rows.
+A row names the read model's lane (its generation and share, e.g.
+``objectives@g3#0/1``: the position it holds back), the organization held
+back, the position of the first of its events that the model did not apply,
+and why (SPEC §10). The follower that owns the lane writes and removes rows
+(``projections.parking``); the command line only asks for a retry
+(``retry_requested``) and health only reads, so the follower never races
+another writer of its read-model rows.
 
 An organization that cannot be known (the aggregate's first event does not
 decode either) is held back as ``UNKNOWN_ORGANIZATION`` for that one aggregate
@@ -173,19 +174,6 @@ def request_retry(
             params,
         )
     return [ParkedEvent.of_row(row) for row in rows]
-
-
-def move_lane(tx: Tx, source: str, target: str) -> None:
-    """A rebuilt lane replaces a live one: the live one's parks go, the rebuilt's stay."""
-    tx.execute(f"DELETE FROM {TABLE} WHERE lane = :target", {"target": target})
-    tx.execute(
-        f"UPDATE {TABLE} SET lane = :target WHERE lane = :source",
-        {"source": source, "target": target},
-    )
-
-
-def forget_lane(tx: Tx, lane: str) -> None:
-    tx.execute(f"DELETE FROM {TABLE} WHERE lane = :lane", {"lane": lane})
 
 
 def rekey_generation(tx: Tx, model: str, number: int, layout: int) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from prometheus_client import REGISTRY
 
 import projections.follower as follower_module
 from domain.cycle import Cycle
@@ -55,11 +56,18 @@ def test_a_failing_batch_is_retried_until_it_succeeds(
     runtime = build_runtime(embedded_settings(tmp_path))
     model = FlakyModel(failures=2)
     follower = Follower(runtime.app, runtime.store, [model])
+    failed_before = REGISTRY.get_sample_value(
+        "okr_projection_failed_batches_total", {"partition": "0/1"}
+    )
     try:
         _plan_cycle(runtime)
         follower.start(poll_interval=0.05)
         assert follower.wait_for(1, timeout=10)
         assert model.applied == [1]  # applied once, after two rolled-back tries
+        failed = REGISTRY.get_sample_value(
+            "okr_projection_failed_batches_total", {"partition": "0/1"}
+        )
+        assert failed == (failed_before or 0) + 2, "each rolled-back try is counted"
         deadline = time.monotonic() + 5
         while follower.error is not None and time.monotonic() < deadline:
             time.sleep(0.01)

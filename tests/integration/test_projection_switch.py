@@ -176,6 +176,7 @@ def test_two_runners_of_one_share_never_both_commit_a_batch(backend: Settings) -
         labels = {"model": "objectives", "partition": "0/1"}
         assert REGISTRY.get_sample_value("okr_projection_position", labels) == history.events
         assert REGISTRY.get_sample_value("okr_projection_lag_events", labels) == 0
+        assert REGISTRY.get_sample_value("okr_projection_lag_seconds", labels) == 0
         equal_to_a_fresh_rebuild(runtime, history.events)
     finally:
         other_store.close()
