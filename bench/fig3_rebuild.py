@@ -4,7 +4,7 @@ A history is generated once through the commands (``tests/generated_history.py``
 several organizations, cycles through every phase, alignment trees, every kind
 of KR, check-ins, issue links and issue events). Each run then rebuilds every
 read model with ``projections.rebuild.rebuild`` (beside the live tables, then
-swap — what ``okr rebuild`` does), all of them in one pass over the log, from
+switch — what ``okr rebuild`` does), all of them in one pass over the log, from
 fresh model instances; the figure is events in the log ÷ seconds.
 
 Baseline, same run and database: plain psycopg reading the same events in
@@ -127,7 +127,7 @@ def run(ctx: Context) -> list[Figure]:
             "`tests/generated_history.py` (3 organizations, cycles in every phase, alignment "
             "trees, every KR mode, check-ins, issue links and issue events); each run rebuilds "
             "all four read models in one pass with `projections.rebuild.rebuild` (beside, then "
-            "swap, as `okr rebuild` does), in this process; value = events in the log ÷ "
+            "switch, as `okr rebuild` does), in this process; value = events in the log ÷ "
             "total seconds. "
             f"Baseline: {BASELINE_NAME}."
         ),

@@ -3,7 +3,7 @@
 ``okr serve`` and ``okr project`` run as separate processes over a fresh
 database; 8 clients send check-ins paced (open loop) at 100/s over HTTP. Each
 write answers its ``position``; a watcher in this process polls the read
-models' tracking table every 5 ms. The lag of a write is the time from its
+models' served positions (okr_rm_positions) every 5 ms. The lag of a write is the time from its
 answer arriving to the first poll that saw every read model at or past its
 position (0 if the projection got there before the answer did).
 """
@@ -43,7 +43,7 @@ def run(ctx: Context) -> list[Figure]:
         method=(
             f"`okr serve` + `okr project` subprocesses on a fresh database; {s.clients} clients "
             f"send check-ins over HTTP paced (open loop) at {s.paced_rate:g}/s for "
-            f"{s.lag_seconds:g} s; a watcher polls the tracking table every "
+            f"{s.lag_seconds:g} s; a watcher polls the served read-model positions every "
             f"{POLL_SECONDS * 1000:g} ms; lag = first poll at which every read model had "
             "applied the write's position minus the moment its answer arrived (0 if earlier)."
         ),
