@@ -18,13 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    retry_if_exception_type,
-    stop_never,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_never
 from tenacity.wait import wait_exponential_jitter
 
 from consumers.store_errors import describe
@@ -40,6 +34,45 @@ class _Stopped(Exception):
     """Raised from the wait between two tries when the stop event is set."""
 
 
+def _with_backoff(
+    call: Callable[[], T],
+    *,
+    stop_event: threading.Event,
+    retry_on: Callable[[BaseException], bool],
+    failed: Callable[[BaseException, float, int], None],
+    first_delay: float,
+    max_delay: float,
+) -> T | None:
+    """The one backoff loop both policies share: ``call()``, tried again after an error
+    ``retry_on`` accepts (``failed`` is told it, the delay and the attempt before the
+    wait); the delay doubles from ``first_delay`` up to ``max_delay``, with a little
+    jitter so that a group of consumers does not retry in step. None if stopped."""
+
+    def wait(seconds: float) -> None:
+        if stop_event.wait(seconds):
+            raise _Stopped
+
+    def before_wait(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if error is None:  # pragma: no cover - tenacity waits only after a failure
+            return
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        failed(error, delay, state.attempt_number)
+
+    retrying = Retrying(
+        retry=retry_if_exception(retry_on),
+        wait=wait_exponential_jitter(multiplier=first_delay, max=max_delay, jitter=first_delay / 2),
+        stop=stop_never,
+        sleep=wait,
+        before_sleep=before_wait,
+        reraise=True,
+    )
+    try:
+        return retrying(call)
+    except _Stopped:
+        return None
+
+
 def until_done(
     call: Callable[[], T],
     *,
@@ -52,44 +85,26 @@ def until_done(
 ) -> T | None:
     """``call()`` until it stops raising ``unavailable``; None if stopped meanwhile.
 
-    Any other exception propagates from the first try that raises it. The
-    delay doubles from ``first_delay`` up to ``max_delay``, with a little
-    jitter so that a group of consumers does not retry in step. ``what``
-    names the failure in the log line ("database unavailable");
-    ``on_retry`` is told each failure before the wait.
+    Any other exception propagates from the first try that raises it. ``what``
+    names the failure in the log line ("database unavailable"); ``on_retry`` is
+    told each failure before the wait.
     """
 
-    def wait(seconds: float) -> None:
-        if stop_event.wait(seconds):
-            raise _Stopped
-
-    def before_wait(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome is not None else None
-        if error is None:  # pragma: no cover - tenacity waits only after a failure
-            return
+    def failed(error: BaseException, delay: float, attempt: int) -> None:
         if on_retry is not None:
             on_retry(error)
-        delay = state.next_action.sleep if state.next_action is not None else 0.0
         log.warning(
-            "%s (%s); trying again in %.1f s (attempt %d)",
-            what,
-            describe(error),
-            delay,
-            state.attempt_number,
+            "%s (%s); trying again in %.1f s (attempt %d)", what, describe(error), delay, attempt
         )
 
-    retrying = Retrying(
-        retry=retry_if_exception_type(unavailable),
-        wait=wait_exponential_jitter(multiplier=first_delay, max=max_delay, jitter=first_delay / 2),
-        stop=stop_never,
-        sleep=wait,
-        before_sleep=before_wait,
-        reraise=True,
+    return _with_backoff(
+        call,
+        stop_event=stop_event,
+        retry_on=lambda error: isinstance(error, unavailable),
+        failed=failed,
+        first_delay=first_delay,
+        max_delay=max_delay,
     )
-    try:
-        return retrying(call)
-    except _Stopped:
-        return None
 
 
 @dataclass
@@ -123,21 +138,10 @@ def within_budget(
     each failure before the wait (after the budget was spent on it).
     """
 
-    def wait(seconds: float) -> None:
-        if stop_event.wait(seconds):
-            raise _Stopped
-
-    def worth_retrying(error: BaseException) -> bool:
-        return budget.left > 0 and retry_on(error)
-
-    def before_wait(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome is not None else None
-        if error is None:  # pragma: no cover - tenacity waits only after a failure
-            return
+    def failed(error: BaseException, delay: float, _: int) -> None:
         budget.left -= 1
         if on_retry is not None:
             on_retry(error)
-        delay = state.next_action.sleep if state.next_action is not None else 0.0
         log.warning(
             "%s (%s); trying again in %.1f s (%d retries left)",
             what,
@@ -146,15 +150,11 @@ def within_budget(
             budget.left,
         )
 
-    retrying = Retrying(
-        retry=retry_if_exception(worth_retrying),
-        wait=wait_exponential_jitter(multiplier=first_delay, max=max_delay, jitter=first_delay / 2),
-        stop=stop_never,
-        sleep=wait,
-        before_sleep=before_wait,
-        reraise=True,
+    return _with_backoff(
+        call,
+        stop_event=stop_event,
+        retry_on=lambda error: budget.left > 0 and retry_on(error),
+        failed=failed,
+        first_delay=first_delay,
+        max_delay=max_delay,
     )
-    try:
-        return retrying(call)
-    except _Stopped:
-        return None
