@@ -166,8 +166,7 @@ class Follower:
             )
             if not notifications:
                 break
-            events = [self.parking.decode(n) for n in notifications]
-            mine = self._in_share(events)
+            mine, events = self._share_of(notifications)
             last = notifications[-1].id
             if self.before_writing is not None:
                 self.before_writing(notifications)
@@ -229,12 +228,27 @@ class Follower:
             for lane, _ in behind:
                 lane.position = until
 
-    def _in_share(self, events: Sequence[Any]) -> list[bool]:
-        """Which events belong to this runner's organizations (all, for one runner)."""
+    def _share_of(self, notifications: Sequence[Notification]) -> tuple[list[bool], list[Any]]:
+        """Which events belong to this runner's organizations (all, for one runner),
+        and those decoded. An event of an aggregate whose organization is already
+        known is sorted before decoding: a runner of one share of N would otherwise
+        decode the whole log, N runners N times over. (Others are left undecoded:
+        ``None``.)"""
         if self.partitions == 1:
-            return [True] * len(events)
-        of = self._organizations.of_event
-        return [partition_of(of(e), self.partitions) == self.partition for e in events]
+            return [True] * len(notifications), [self.parking.decode(n) for n in notifications]
+        mine: list[bool] = []
+        events: list[Any] = []
+        for notification in notifications:
+            known, organization = self._organizations.cached(notification.originator_id)
+            if known and partition_of(organization, self.partitions) != self.partition:
+                mine.append(False)
+                events.append(None)
+                continue
+            event = self.parking.decode(notification)
+            organization = self._organizations.of_event(event)
+            mine.append(partition_of(organization, self.partitions) == self.partition)
+            events.append(event)
+        return mine, events
 
     def _switch_when_caught_up(self, lanes: Sequence[Lane]) -> None:
         """A newer code version built beside the served one: serve it once every share

@@ -59,6 +59,14 @@ class OrganizationOf:
         a broken state): its aggregate's first event is asked instead."""
         return self.of_aggregate(stored.originator_id)
 
+    def cached(self, originator_id: UUID | str) -> tuple[bool, str | None]:
+        """(True, its organization) if this aggregate's is remembered; (False, None) if
+        it would have to be read back. Asks nothing of the store."""
+        key = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        if key in self._known:
+            return True, self._known[key]
+        return False, None
+
     def of_aggregate(self, originator_id: UUID | str) -> str | None:
         key = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
         if key in self._known:
