@@ -47,6 +47,7 @@ from projections.generations import (
     advance,
     any_retired,
     prepare,
+    wait_for_position,
 )
 from projections.generations import served_positions as _served_positions
 from projections.lag import lag_seconds
@@ -386,29 +387,3 @@ class Follower:
             while not self._stop.is_set():
                 for _ in conn.notifies(timeout=0.2, stop_after=1):
                     self.wake.set()
-
-
-def wait_for_position(
-    store: ViewStore,
-    app_name: str,
-    models: Sequence[ReadModel],
-    position: int,
-    timeout: float,
-) -> bool:
-    """True once every model's SERVED position is at least ``position`` (one query
-    a look: the least share of each serving generation)."""
-
-    # A hand-made poll rather than tenacity: it runs after writes that wait for
-    # their read models, and most calls return on the first look; a Retrying
-    # object per call would cost more than the loop it replaces.
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        served = _served_positions(store)
-        if all(served.get(m.name, 0) >= position for m in models):
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, 0.1)

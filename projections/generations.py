@@ -17,6 +17,7 @@ two processes can both write a batch for the same positions.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -324,3 +325,29 @@ def summary(store: ViewStore) -> dict[str, dict[str, object]]:
         elif r["state"] == BUILDING:
             entry["building"] = True
     return out
+
+
+def wait_for_position(
+    store: ViewStore,
+    app_name: str,
+    models: Sequence[ReadModel],
+    position: int,
+    timeout: float,
+) -> bool:
+    """True once every model's SERVED position is at least ``position`` (one query
+    a look: the least share of each serving generation)."""
+
+    # A hand-made poll rather than tenacity: it runs after writes that wait for
+    # their read models, and most calls return on the first look; a Retrying
+    # object per call would cost more than the loop it replaces.
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        served = served_positions(store)
+        if all(served.get(m.name, 0) >= position for m in models):
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.1)
