@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from domain import objective_events as events
 from domain import objective_rules as rules
@@ -51,7 +52,7 @@ class Objective(ObjectiveReadings, Aggregate):
     KeyResultEdited = events.KeyResultEdited
     KeyResultArchived = events.KeyResultArchived
     WeightsChanged = events.WeightsChanged
-    CheckedIn = events.CheckedIn
+    KeyResultCheckedIn = events.KeyResultCheckedIn
     IssueLinked = events.IssueLinked
     IssueUnlinked = events.IssueUnlinked
     IssueStatusChanged = events.IssueStatusChanged
@@ -284,7 +285,7 @@ class Objective(ObjectiveReadings, Aggregate):
             confidence=confidence,
         )
         self.trigger_event(
-            self.CheckedIn,
+            self.KeyResultCheckedIn,
             key_result_id=key_result_id,
             **values,
             note=optional_text("note", note),
@@ -395,3 +396,7 @@ class Objective(ObjectiveReadings, Aggregate):
             next_focus=optional_text("next_focus", next_focus) or "",
             actor=actor,
         )
+
+
+# Events stored before issue 15 name the check-in class by its old name.
+register_topic("domain.objective:Objective.CheckedIn", Objective.KeyResultCheckedIn)

@@ -141,8 +141,13 @@ class WeightsChanged(Aggregate.Event):
             aggregate.key_results[key_result_id].weight = weight
 
 
-class CheckedIn(Aggregate.Event):
-    """A key result's check-in (issue 15 renames it ``KeyResultCheckedIn``)."""
+class KeyResultCheckedIn(Aggregate.Event):
+    """A key result's check-in.
+
+    Named ``CheckedIn`` until issue 15: the events stored then carry the topic
+    ``domain.objective:Objective.CheckedIn``, which ``domain/objective.py``
+    registers for this class, so they load as ``KeyResultCheckedIn``.
+    """
 
     class_version = 1
     key_result_id: UUID

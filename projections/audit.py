@@ -152,7 +152,7 @@ def summarise(event: Objective.Event, data: dict[str, Any], titles: dict[str, st
         case Objective.WeightsChanged():
             changes = ", ".join(f'"{titles.get(k, k)}" → {v:g}' for k, v in data["weights"].items())
             return f"re-weighted: {changes}"
-        case Objective.CheckedIn():
+        case Objective.KeyResultCheckedIn():
             return f"checked in {_kr(data, titles)}: {_check_in(data)}"
         case Objective.IssueLinked():
             return f"linked issue {data['tracker']}:{data['issue_key']} to {_kr(data, titles)}"

@@ -19,7 +19,7 @@ CAUSES: Final[dict[type[Objective.Event], str]] = {
     Objective.KeyResultEdited: "key_result_edited",
     Objective.KeyResultArchived: "key_result_archived",
     Objective.WeightsChanged: "weight_change",
-    Objective.CheckedIn: "check_in",
+    Objective.KeyResultCheckedIn: "check_in",
     Objective.IssueLinked: "issue_linked",
     Objective.IssueUnlinked: "issue_unlinked",
     Objective.IssueStatusChanged: "issue_event",
@@ -33,7 +33,7 @@ CAUSES: Final[dict[type[Objective.Event], str]] = {
 CHILD_PROGRESS: Final = "child_progress"
 """The cause of a move that no event of the objective made: a child's progress moved."""
 
-ONE_KR_EVENTS: Final = (Objective.CheckedIn, Objective.IssueStatusChanged)
+ONE_KR_EVENTS: Final = (Objective.KeyResultCheckedIn, Objective.IssueStatusChanged)
 """Events that change one KR's own state and nothing another KR's progress depends on
 (a child's move, in ``ObjectivesView._roll_up``, is the third such change: of one
 aligned KR)."""

@@ -26,10 +26,14 @@ ENVELOPE = frozenset({"originator_id", "originator_version", "originator_topic",
 """The library's fields of every event: said by ``Recorded`` itself, not in its data."""
 
 
+PUBLIC_NAMES: dict[type, str] = {Objective.KeyResultCheckedIn: "CheckedIn"}
+"""Public names that are not the class name: a class renamed keeps its public name."""
+
+
 def event_type(event: object) -> str:
-    """The public name of an event (or of an event class): its class name."""
+    """The public name of an event (or of an event class): its class name, unless renamed."""
     cls = event if isinstance(event, type) else type(event)
-    return cls.__name__
+    return PUBLIC_NAMES.get(cls, cls.__name__)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def check_in_events(
     app = runtime.app
     version = app.repository.get(objective_id).version + 1
     now = datetime.now(UTC)
-    event = Objective.CheckedIn(  # type: ignore[call-arg]
+    event = Objective.KeyResultCheckedIn(  # type: ignore[call-arg]
         originator_id=objective_id,
         originator_version=version,
         timestamp=now,

@@ -202,7 +202,7 @@ EXPECTED_EVENTS = [
     "IssueLinked",
     "WeightsChanged",
     "NoteAdded",
-    *["CheckedIn"] * 5,
+    *["KeyResultCheckedIn"] * 5,
     "KeyResultArchived",
     "IssueStatusChanged",  # ev-1 a#1 done
     "IssueStatusChanged",  # ev-2 a#2 in_progress

@@ -19,6 +19,7 @@ import pytest
 from commands.application import OkrApplication
 from commands.messages import CheckIn, SetWeights
 from domain.errors import VersionMismatch
+from domain.objective import Objective
 from domain.values import Phase
 from entrypoints.settings import Settings
 from tests.builders import ADMIN, World
@@ -70,7 +71,7 @@ def value(thread: int, i: int) -> float:
 
 
 def checked_in(w: World, obj: UUID) -> list[Any]:
-    return [e for e in w.events(obj) if type(e).__name__ == "CheckedIn"]
+    return [e for e in w.events(obj) if isinstance(e, Objective.KeyResultCheckedIn)]
 
 
 def test_eight_threads_on_different_key_results_lose_nothing(app: OkrApplication) -> None:

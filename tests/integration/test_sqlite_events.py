@@ -46,6 +46,6 @@ def test_a_write_lock_held_elsewhere_is_the_stores_operational_error(tmp_path: P
         finally:
             blocker.close()
         app.check_in(ADMIN, CheckIn(objective, kr, status="on_track", percent=5))
-        assert w.event_names(objective)[-1] == "CheckedIn"
+        assert w.event_names(objective)[-1] == "KeyResultCheckedIn"
     finally:
         app.close()

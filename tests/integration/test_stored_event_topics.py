@@ -90,8 +90,8 @@ def test_events_stored_under_the_old_topics_load_with_the_new_classes(backend: S
         # Every stored event is an instance of its explicit class.
         events = list(app.events.get(ids["objective"]))
         assert isinstance(events[0], objective_events.Drafted)
-        checked_in = [e for e in events if isinstance(e, objective_events.CheckedIn)]
-        assert len(checked_in) == 1 and isinstance(checked_in[0], Objective.CheckedIn)
+        checked_in = [e for e in events if isinstance(e, objective_events.KeyResultCheckedIn)]
+        assert len(checked_in) == 1 and isinstance(checked_in[0], Objective.KeyResultCheckedIn)
 
         # The history's public shape is what the old code answered, field for field.
         history = [

@@ -1244,7 +1244,7 @@ def test_every_event_carries_the_acting_user(w: World) -> None:
         "IssueLinked": "asa",
         "IssueUnlinked": "asa",
         "NoteAdded": "mo",
-        "CheckedIn": "asa",
+        "KeyResultCheckedIn": "asa",
         "IssueStatusChanged": "ada",
         "KeyResultArchived": "mia",
         "RetrospectiveRecorded": "mia",

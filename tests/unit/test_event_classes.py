@@ -38,7 +38,7 @@ TOPICS = {
             "KeyResultEdited",
             "KeyResultArchived",
             "WeightsChanged",
-            "CheckedIn",
+            "KeyResultCheckedIn",
             "IssueLinked",
             "IssueUnlinked",
             "IssueStatusChanged",
@@ -69,10 +69,16 @@ def test_every_event_class_keeps_its_stored_topic_and_has_a_class_version() -> N
         assert declared[0].class_version == 1, topic
 
 
-def test_the_public_name_of_an_event_is_its_class_name() -> None:
-    assert event_type(Objective.CheckedIn) == "CheckedIn"
+def test_the_public_name_of_an_event_is_its_class_name_unless_renamed() -> None:
+    # KeyResultCheckedIn was CheckedIn: its public name stays, and so does its old topic.
+    assert event_type(Objective.KeyResultCheckedIn) == "CheckedIn"
+    assert resolve_topic("domain.objective:Objective.CheckedIn") is Objective.KeyResultCheckedIn
+    renamed = {"KeyResultCheckedIn": "CheckedIn"}
     assert {event_type(cls) for cls in _event_classes(Objective)} == {
-        topic.rsplit(".", 1)[1] for topic in TOPICS if topic.startswith("domain.objective")
+        renamed.get(name, name)
+        for name in (
+            topic.rsplit(".", 1)[1] for topic in TOPICS if topic.startswith("domain.objective")
+        )
     }
 
 
