@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from api.people import People
 from api.tokens import TokenStore
 from api.webhook_registry import WebhookRegistry
 from commands.application import OkrApplication
@@ -66,6 +67,9 @@ class Runtime(Protocol):
 
     @property
     def tokens(self) -> TokenStore: ...
+
+    @property
+    def people(self) -> People: ...
 
     @property
     def webhooks(self) -> WebhookRegistry: ...

@@ -13,6 +13,7 @@ import psycopg
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 
+from api.people import People
 from api.tokens import TokenStore
 from api.webhook_registry import WebhookRegistry
 from commands.application import OkrApplication
@@ -46,6 +47,7 @@ class Runtime:
     app: OkrApplication
     store: ViewStore
     tokens: TokenStore
+    people: People
     webhooks: WebhookRegistry
     follower: Follower
     following: bool = field(default=False)
@@ -124,6 +126,7 @@ def build_runtime(
         app=app,
         store=store,
         tokens=TokenStore(store, settings.token_cache_seconds),
+        people=People(store),
         webhooks=WebhookRegistry(store),
         follower=follower,
     )
