@@ -18,7 +18,8 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from enum import Enum
+from typing import Any, Final, Literal
 
 from pydantic import ValidationError
 
@@ -32,6 +33,8 @@ from consumers.issue_event import (
 
 __all__ = [
     "IN_PROGRESS_LABELS",
+    "KEEP_ESTIMATE",
+    "EstimateSaid",
     "UnknownTracker",
     "UnsupportedPayload",
     "as_int",
@@ -294,6 +297,18 @@ def hex_signature_matches(secret: str, body: bytes, given: str | None) -> bool:
 # --- building the event -------------------------------------------------------------------
 
 
+class EstimateSaid(Enum):
+    """What a delivery says of the estimate when it gives no number (SPEC §16)."""
+
+    NOTHING = "nothing"
+    """The payload does not speak of the estimate: the issue keeps its last one."""
+
+
+KEEP_ESTIMATE: Final = EstimateSaid.NOTHING
+"""Pass as ``estimate`` when the delivery says nothing of it; ``None`` means the
+tracker cleared it (the issue falls back to the estimate given when linking)."""
+
+
 def build_event(
     *,
     event_id: str,
@@ -304,9 +319,11 @@ def build_event(
     occurred_at: datetime,
     title: str | None,
     url: str | None,
-    estimate: float | None,
+    estimate: float | Literal[EstimateSaid.NOTHING] | None,
 ) -> IssueEvent:
     """An ``IssueEvent``, with a validation failure reported as ``InvalidIssueEvent``."""
+    if estimate is KEEP_ESTIMATE:
+        estimate = None  # until the canonical event can say "keep" (issue 16)
     try:
         return validate_issue_event(
             event_id=event_id,
