@@ -244,8 +244,8 @@ class HistoryEvent(BaseModel):
 
 class HistoryOut(BaseModel):
     events: list[HistoryEvent] = Field(
-        description="oldest first; personal notes (career, appraisal) only for those they"
-        " are meant for"
+        description="oldest first, each in the public event shape (SPEC §11); personal notes"
+        " (career, appraisal) only for those they are meant for"
     )
     next_cursor: str | None = Field(
         description="pass as ?cursor= for the next page; null on the last page"
