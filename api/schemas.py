@@ -212,17 +212,40 @@ class TreeOut(BaseModel):
 
 
 class HistoryEvent(BaseModel):
-    version: int
-    type: str = Field(description="the event's class, e.g. CheckedIn, IssueStatusChanged")
+    """An event in the public shape of SPEC §11 (documented type by type in
+    docs/read-side.md, "The public event shape"), plus ``version`` (§7's name for
+    ``aggregate_version``, kept for compatibility)."""
+
+    id: UUID = Field(
+        description="the event's public id: stable across reads and backends (a UUID 5 of"
+        " aggregate_id and aggregate_version), unique per stored event"
+    )
+    type: str = Field(
+        description="the event's public type, e.g. CheckedIn, IssueStatusChanged; never"
+        " renamed, whatever the internal class is called"
+    )
+    schema_version: int = Field(
+        description="the version of this type's data (1 for every type today); it changes"
+        " only when data changes shape, independently of the stored event's class version"
+    )
+    aggregate_id: UUID = Field(description="the objective (or cycle, team, issue) it belongs to")
+    aggregate_version: int = Field(description="its version after this event (1 for the first)")
+    position: int = Field(
+        description="its position in the organization's log (notification id): increasing,"
+        " and what a write answered as position; usable as ?min_position="
+    )
     occurred_at: datetime
-    actor: str | None
-    data: dict[str, Any]
+    actor: str | None = Field(description="the user id of who did it")
+    data: dict[str, Any] = Field(
+        description="the type's public fields (see docs); personal texts as the reader may see them"
+    )
+    version: int = Field(description="the same as aggregate_version (SPEC §7's name)")
 
 
 class HistoryOut(BaseModel):
     events: list[HistoryEvent] = Field(
-        description="oldest first; personal notes (career, appraisal) only for those they"
-        " are meant for"
+        description="oldest first, each in the public event shape (SPEC §11); personal notes"
+        " (career, appraisal) only for those they are meant for"
     )
     next_cursor: str | None = Field(
         description="pass as ?cursor= for the next page; null on the last page"

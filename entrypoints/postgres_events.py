@@ -26,7 +26,9 @@ whose snapshot sees every write committed before: no extra lock, no extra
 round trip, one index probe per aggregate read (a check-in: its cycle).
 
 Everything else (reading, snapshots, tracking, the table definitions) is the
-library's own. ``entrypoints.settings`` selects this factory for PostgreSQL.
+library's own, but for ``select_positions``: the notification ids of a stretch
+of an aggregate's versions, for the public event shape (SPEC §11).
+``entrypoints.settings`` selects this factory for PostgreSQL.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresFactory
@@ -86,6 +89,10 @@ class ColumnArraysApplicationRecorder(PostgresApplicationRecorder):
             " AND e.originator_version > r.version"
             " AND (r.topic = '' OR e.topic = r.topic))"
             " RETURNING notification_id"
+        ).format(**names)
+        self.select_positions_statement: Composed = SQL(
+            "SELECT originator_version, notification_id FROM {schema}.{table}"
+            " WHERE originator_id = %s AND originator_version > %s AND originator_version <= %s"
         ).format(**names)
 
     def insert_events(
@@ -156,6 +163,17 @@ class ColumnArraysApplicationRecorder(PostgresApplicationRecorder):
             self.insert_if_unchanged_statement,
             (*columns, self._ids(list(ids)), list(versions), list(topics)),
         )
+
+    def select_positions(self, originator_id: UUID, *, gt: int, lte: int) -> dict[int, int]:
+        """``{version: notification id}`` for gt < version <= lte: one range of the
+        primary key (``projections.event_positions.PositionReader``)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                self.select_positions_statement,
+                (self._ids([originator_id])[0], gt, lte),
+                prepare=True,
+            )
+            return {row["originator_version"]: row["notification_id"] for row in curs.fetchall()}
 
     def _ids(self, ids: list[Any]) -> list[Any]:
         return [str(i) for i in ids] if self.datastore.originator_id_type == "text" else ids

@@ -49,7 +49,19 @@ class ImmediateTransaction(SQLiteTransaction):
 
 
 class ReadAssertingApplicationRecorder(SQLiteApplicationRecorder):
-    """Inserts a command's events only if what it read is unchanged."""
+    """Inserts a command's events only if what it read is unchanged; reads the positions
+    of an aggregate's events (``projections.event_positions.PositionReader``)."""
+
+    def select_positions(self, originator_id: UUID, *, gt: int, lte: int) -> dict[int, int]:
+        """``{version: notification id}`` for gt < version <= lte: one range of the
+        primary key; the notification id is the table's rowid, as the library's."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_version, rowid FROM {self.events_table_name}"
+                " WHERE originator_id = ? AND originator_version > ? AND originator_version <= ?",
+                (_key(originator_id), gt, lte),
+            )
+            return {row[0]: row[1] for row in c.fetchall()}
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -4,6 +4,9 @@ Built by replaying the objective's events in order (``projections/replay.py``, t
 same aggregate code as the write side) and reading the objective's progress after each one; aligned
 KRs take what progress history held at that moment, as in time travel.
 
+Each event's ``type`` and ``data`` are its public ones (``projections/public_events.py``),
+the same as history's, so ``summarise`` reads public field names.
+
 Per reader: with a ``viewer`` (the dashboard), personal notes not meant for them
 are left out and a move caused by an objective they may not see names none.
 Without one (``okr audit``, an operator's tool run with the database's own
@@ -37,7 +40,8 @@ class AuditEntry:
     summary: str
     progress_before: float | None
     progress_after: float
-    data: dict[str, Any]
+    data: dict[str, Any]  # the event's public data (projections/public_events.py)
+    schema_version: int | None = None  # of ``data``; None for a child objective's move
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "at": self.at.isoformat()}
@@ -70,6 +74,7 @@ def audit_trail(
                 progress_before=before,
                 progress_after=after,
                 data=entry.data,
+                schema_version=entry.schema_version,
             )
         )
     return _with_child_moves(entries, child_moves(store, objective_id, viewer))

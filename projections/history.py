@@ -3,7 +3,10 @@ at any version or moment (time travel).
 
 History is read a page at a time by version range (``events.get(gt=, limit=)``),
 never the whole log at once, and without the notes its reader may not read
-(``domain/visibility.py``, ``may_read_note``).
+(``domain/visibility.py``, ``may_read_note``). Each entry is the event in the
+public shape of SPEC §11 (``projections/public_events.py``) plus ``version``,
+the name §7 gave ``aggregate_version``; the positions of a page's events are
+read in one query (``projections/event_positions.py``).
 
 Time travel rebuilds the aggregate with ``repository.get(version=N)`` (snapshots
 make that fast; results are identical with and without them) and renders it
@@ -27,13 +30,15 @@ from domain.cycle import Cycle
 from domain.objective import Objective
 from domain.values import ProgressMode
 from domain.visibility import Viewer, may_read_note
+from projections.event_positions import event_positions
 from projections.objective_document import objective_document, with_pace
 from projections.objective_queries import progress_at
-from projections.replay import plain, recorded
+from projections.public_events import plain, public_event
 from projections.store import ViewStore
 
 __all__ = [
     "HistoryEntry",
+    "history_entries",
     "history_entry",
     "history_page",
     "may_read_event",
@@ -48,11 +53,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    version: int
+    """An event as ``/history`` answers it: the public shape, and ``version`` (SPEC §7)."""
+
+    id: str
     type: str
+    schema_version: int
+    aggregate_id: str
+    aggregate_version: int
+    position: int
     occurred_at: datetime
     actor: str | None
     data: dict[str, Any]
+    version: int
 
 
 SCAN_LIMIT = 5_000
@@ -63,22 +75,28 @@ reading on without bound."""
 EventFilter = Callable[[Any], bool]
 
 
-def history_entry(event: object) -> HistoryEntry:
-    """The event as ``/history`` answers it (the envelope of ``projections/replay.py``)."""
-    entry = recorded(event)
+def history_entry(event: Any, position: int) -> HistoryEntry:
+    """The event, at ``position`` in the log, as ``/history`` answers it."""
+    shown = public_event(event, position)
     return HistoryEntry(
-        version=entry.version,
-        type=entry.type,
-        occurred_at=entry.at,
-        actor=entry.actor,
-        data=entry.data,
+        **{**shown, "occurred_at": event.timestamp, "version": shown["aggregate_version"]}
     )
+
+
+def history_entries(
+    app: Application[UUID], objective_id: UUID, events: list[Any]
+) -> list[HistoryEntry]:
+    """These events of the objective (in version order) as history entries, their
+    positions read in one query."""
+    versions = [event.originator_version for event in events]
+    positions = event_positions(app.recorder, objective_id, versions)
+    return [history_entry(event, positions[event.originator_version]) for event in events]
 
 
 def objective_history(app: Application[UUID], objective_id: UUID) -> list[HistoryEntry]:
     """Every event of the objective, oldest first, with who did it and what it carried
     (everything: for operators and tests; readers get ``history_page``)."""
-    return [history_entry(event) for event in app.events.get(objective_id)]
+    return history_entries(app, objective_id, list(app.events.get(objective_id)))
 
 
 def readable_by(viewer: Viewer, objective: Objective) -> EventFilter:
@@ -145,7 +163,7 @@ def history_page(
 ) -> tuple[list[HistoryEntry], int | None]:
     """One page of the objective's history: entries and the version to resume after."""
     events, resume = scan_events(app, objective_id, after=after, limit=limit, keep=keep)
-    return [history_entry(event) for event in events], resume
+    return history_entries(app, objective_id, events), resume
 
 
 def version_at(app: Application[UUID], objective_id: UUID, moment: datetime) -> int | None:

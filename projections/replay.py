@@ -1,39 +1,30 @@
 """One reading of an objective's stored events, shared by history and the audit trail.
 
 Both answer the same envelope for each event — its version, when, who, its
-public type and its data as JSON-ready values — so it is read here once
-(``recorded``), and the objective is replayed here once (``replay``): the
-same aggregate code as the write side, event by event.
+public type and its public data — so it is read here once (``recorded``), and
+the objective is replayed here once (``replay``): the same aggregate code as
+the write side, event by event.
 
-The public name of an event (``type`` in ``/history`` answers and in the audit
-trail) is its class name, derived in one place (``event_type``): a renamed
-class changes it here, and the tests that pin the names catch that.
+The public ``type`` and ``data`` of an event come from its one public
+definition (``projections/public_events.py``), never from its class or
+attribute names: a renamed class or attribute changes that module, not the
+API. ``event_type`` and ``plain`` are re-exported for the readers that used
+them from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
 
 from domain.objective import Objective
+from projections.public_events import actor_of, definition_of, event_type, plain
 
-ENVELOPE = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp"})
-"""The library's fields of every event: said by ``Recorded`` itself, not in its data."""
-
-
-PUBLIC_NAMES: dict[type, str] = {Objective.KeyResultCheckedIn: "CheckedIn"}
-"""Public names that are not the class name: a class renamed keeps its public name."""
-
-
-def event_type(event: object) -> str:
-    """The public name of an event (or of an event class): its class name, unless renamed."""
-    cls = event if isinstance(event, type) else type(event)
-    return PUBLIC_NAMES.get(cls, cls.__name__)
+__all__ = ["Recorded", "Step", "event_type", "plain", "recorded", "replay"]
 
 
 @dataclass(frozen=True)
@@ -43,21 +34,22 @@ class Recorded:
     version: int
     at: datetime
     type: str
+    schema_version: int
     actor: str | None
     data: dict[str, Any]
 
 
 def recorded(event: object) -> Recorded:
-    """The event's envelope and data, as history and the audit trail show them."""
+    """The event's envelope and public data, as history and the audit trail show them."""
     assert isinstance(event, DomainEvent), f"not a stored event: {event!r}"
-    fields = {k: v for k, v in event.__dict__.items() if k not in ENVELOPE}
-    actor = fields.pop("actor", None)
+    definition = definition_of(event)
     return Recorded(
         version=event.originator_version,
         at=event.timestamp,
-        type=event_type(event),
-        actor=actor,
-        data=plain(fields),
+        type=definition.type,
+        schema_version=definition.schema_version,
+        actor=actor_of(event),
+        data=plain(definition.data(event)),
     )
 
 
@@ -93,16 +85,3 @@ def replay(events: Iterable[object]) -> Iterator[Step]:
         step = Step(event, objective)
         yield step
         objective = step.apply()
-
-
-def plain(value: Any) -> Any:
-    """Event data as JSON-ready values (UUIDs and times as strings)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [plain(v) for v in value]
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value

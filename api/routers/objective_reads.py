@@ -91,8 +91,9 @@ def read_objective(
 def read_history(
     objective_id: UUID, actor: ActorDep, viewer: ViewerDep, app: AppDep, page: PageDep
 ) -> HistoryOut:
-    """The objective's events from the event store, a page at a time: who did what, when.
-    Personal notes the caller may not read are left out."""
+    """The objective's events from the event store, a page at a time: who did what, when,
+    each in the public event shape (SPEC §11) with its position in the log. Personal notes
+    the caller may not read are left out."""
     objective = visible_objective(app, actor, objective_id)
     after = int_key(page.after("history", str(objective_id)), 1)
     entries, resume = history_page(
