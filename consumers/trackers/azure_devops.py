@@ -64,7 +64,7 @@ from consumers.trackers._common import (
 from consumers.trackers.azure_devops_states import status_of
 from consumers.trackers.mapping import DEFAULT_MAPPING, TrackerMapping
 
-__all__ = ["SECRET_HEADER", "TRACKER", "adapt", "verify"]
+__all__ = ["ESTIMATE_FIELDS", "SECRET_HEADER", "TRACKER", "adapt", "estimate_said", "verify"]
 
 TRACKER: Final = "azure_devops"
 
@@ -148,6 +148,14 @@ class _WorkItem:
             if match is not None and match.group(2) == str(work_item_id):
                 return f"{match.group(1)}/_workitems/edit/{work_item_id}"
         return None
+
+
+def estimate_said(
+    payload: Mapping[str, Any], mapping: TrackerMapping = DEFAULT_MAPPING
+) -> Estimate:
+    """What this delivery says of the estimate: a number, cleared (``None``) or nothing."""
+    resource = as_mapping(payload.get("resource")) or {}
+    return _estimate(_WorkItem(resource, payload.get("eventType") == "workitem.updated"), mapping)
 
 
 def _estimate(item: _WorkItem, mapping: TrackerMapping) -> Estimate:

@@ -59,7 +59,7 @@ from consumers.trackers._common import (
 from consumers.trackers.mapping import DEFAULT_MAPPING, TrackerMapping
 from consumers.trackers.status_names import mapped_status
 
-__all__ = ["TRACKER", "adapt", "verify"]
+__all__ = ["TRACKER", "adapt", "estimate_said", "verify"]
 
 TRACKER: Final = "linear"
 
@@ -103,10 +103,9 @@ def _status(data: Mapping[str, Any], mapping: TrackerMapping) -> tuple[IssueStat
     return mapped, name
 
 
-def _estimate(
-    payload: Mapping[str, Any], data: Mapping[str, Any]
-) -> float | Literal[EstimateSaid.NOTHING] | None:
+def estimate_said(payload: Mapping[str, Any]) -> float | Literal[EstimateSaid.NOTHING] | None:
     """What this delivery says of the estimate: a number, cleared (``None``) or nothing."""
+    data = as_mapping(payload.get("data")) or {}
     current = to_estimate(data.get("estimate"))
     if current is not None:
         return current
@@ -175,7 +174,7 @@ def adapt(
         occurred_at=occurred_at,
         title=as_text(data.get("title")),
         url=as_text(data.get("url")) or as_text(payload.get("url")),
-        estimate=_estimate(payload, data),
+        estimate=estimate_said(payload),
     )
 
 
