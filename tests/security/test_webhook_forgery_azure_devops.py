@@ -52,7 +52,7 @@ def stored(runtime: Runtime, organization: str) -> Issue | None:
     key = issue_id(organization, "azure_devops", "5")
     if key not in runtime.app.repository:
         return None
-    issue = runtime.app.repository.get(key)
+    issue: object = runtime.app.repository.get(key)
     assert isinstance(issue, Issue)
     return issue
 
