@@ -55,7 +55,6 @@ from consumers.trackers._common import (
     dig,
     first_time,
     header,
-    require_text,
     signature_matches,
     signed_content_id,
     to_estimate,
@@ -92,6 +91,11 @@ _IGNORED_EVENTS: Final = (
     ("tfvc.", "code events carry no work item state"),
     ("ms.vss-code.", "code events carry no work item state"),
 )
+
+# A subscription set to send "Minimal" or no resource details delivers work
+# item events without their fields: genuine, but nothing to read (SPEC §16:
+# acknowledged and ignored, with what to change).
+_DETAILS_HINT: Final = " (set the subscription's 'Resource details to send' to All)"
 
 _REST_ITEM = re.compile(r"^(https?://.+?)/_apis/wit/(?:workItems|recyclebin)/(\d+)", re.I)
 
@@ -182,7 +186,9 @@ def _state(
     """``(status, raw status, estimate)`` of the work item after ``event``."""
     if event == _DELETED:
         return "cancelled", "deleted", KEEP_ESTIMATE
-    state = require_text(TRACKER, item.value("System.State"), "System.State")
+    state = as_text(item.value("System.State"))
+    if state is None:
+        raise UnsupportedPayload(f"azure_devops: {event} carries no System.State{_DETAILS_HINT}")
     status = status_of(state, as_text(item.value("System.Reason")), mapping)
     if status is None:
         raise UnsupportedPayload(
@@ -206,10 +212,10 @@ def adapt(
 ) -> IssueEvent:
     """The canonical event for one work item service hook delivery.
 
-    Raises ``UnsupportedPayload`` (with why) for events that carry no state
-    and for a state nobody mapped, and ``InvalidIssueEvent`` for a body that
-    is not a service hook or a work item event missing what the canonical
-    event needs.
+    Raises ``UnsupportedPayload`` (with why) for events that carry no state,
+    for a subscription sending no work item fields, and for a state nobody
+    mapped; ``InvalidIssueEvent`` only for a body that is not a service hook
+    delivery at all.
     """
     if not isinstance(payload, Mapping):
         raise InvalidIssueEvent("azure_devops: the body is not a JSON object")
@@ -220,11 +226,11 @@ def adapt(
         raise UnsupportedPayload(_ignored_reason(event))
     resource = as_mapping(payload.get("resource"))
     if resource is None:
-        raise InvalidIssueEvent(f"azure_devops: {event} has no resource")
+        raise UnsupportedPayload(f"azure_devops: {event} carries no resource{_DETAILS_HINT}")
     item = _WorkItem(resource, is_update=event == "workitem.updated")
     work_item_id = item.work_item_id()
     if work_item_id is None:
-        raise InvalidIssueEvent(f"azure_devops: {event} names no work item id")
+        raise UnsupportedPayload(f"azure_devops: {event} names no work item id{_DETAILS_HINT}")
 
     status, raw_status, estimate = _state(event, item, mapping)
     changed_at = ("System.ChangedDate", item.value("System.ChangedDate"), to_utc)

@@ -501,7 +501,25 @@ def test_azure_work_item_id_prefers_work_item_id_then_revision() -> None:
     assert azure_devops.adapt(payload, {}).issue_key == "42"
     del payload["resource"]["workItemId"]
     del payload["resource"]["revision"]["id"]
-    with pytest.raises(InvalidIssueEvent, match="no work item id"):
+    with pytest.raises(UnsupportedPayload, match="no work item id"):
+        azure_devops.adapt(payload, {})
+
+
+@pytest.mark.parametrize("event", ["created", "updated", "restored"])
+def test_azure_a_subscription_without_resource_details_is_ignored_with_the_fix(
+    event: str,
+) -> None:
+    # Derived: "Resource details to send: Minimal" keeps only the id and URL
+    # of the resource, "None" drops it; both are genuine deliveries.
+    payload = load_local("azure_devops", f"workitem.{event}.asplabs.json")
+    resource = payload["resource"]
+    payload["resource"] = {"id": resource["id"], "url": resource["url"]}
+    if event == "updated":
+        payload["resource"]["workItemId"] = 5
+    with pytest.raises(UnsupportedPayload, match="Resource details to send"):
+        azure_devops.adapt(payload, {})
+    del payload["resource"]
+    with pytest.raises(UnsupportedPayload, match="Resource details to send"):
         azure_devops.adapt(payload, {})
 
 
