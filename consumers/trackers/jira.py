@@ -177,12 +177,11 @@ def _moved_from(payload: Mapping[str, Any], key: str) -> str | None:
     changelog = as_mapping(payload.get("changelog")) or {}
     items = changelog.get("items")
     for item in items if isinstance(items, list) else ():
-        field = as_text(item.get("field")) if isinstance(item, Mapping) else None
-        if field is None or field.lower() != "key":
+        if not isinstance(item, Mapping):
             continue
-        assert isinstance(item, Mapping)
+        field = as_text(item.get("field"))
         old = as_text(item.get("fromString"))
-        if old is not None and old != key:
+        if field is not None and field.lower() == "key" and old is not None and old != key:
             return old
     return None
 
