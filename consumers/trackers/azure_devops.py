@@ -86,10 +86,13 @@ _IGNORED_EVENTS: Final = (
     ("workitem.", "this work item event carries no state change"),
     ("build.", "builds carry no work item state"),
     ("ms.vss-release.", "releases carry no work item state"),
+    ("ms.azure-devops-release.", "releases carry no work item state"),
+    ("ms.vss-pipelines.", "pipeline runs carry no work item state"),
     ("run.", "pipeline runs carry no work item state"),
     ("git.", "code events carry no work item state"),
     ("tfvc.", "code events carry no work item state"),
     ("ms.vss-code.", "code events carry no work item state"),
+    ("ms.vss-alerts.", "security alerts carry no work item state"),
 )
 
 # A subscription set to send "Minimal" or no resource details delivers work
