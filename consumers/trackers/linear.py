@@ -22,6 +22,11 @@ estimate was cleared. A null estimate that was null before says nothing
 (``KEEP_ESTIMATE``): 2021 payloads list unchanged null properties in
 ``updatedFrom`` too.
 
+An issue moved to another team (``updatedFrom.teamId``, and its old
+identifier last in ``data.previousIdentifiers``) left its old identifier
+unfinished: the event is for the old identifier, ``cancelled``, raw status
+"moved to NEW-3"; the new identifier is reported by its next delivery.
+
 Only ``type: "Issue"`` with action ``create`` or ``update`` is a status
 event; ``remove`` (deleted or archived away), other entity types (Comment,
 Project, Cycle, IssueLabel, …) and the non-entity webhooks (IssueSLA,
@@ -103,6 +108,21 @@ def _status(data: Mapping[str, Any], mapping: TrackerMapping) -> tuple[IssueStat
     return mapped, name
 
 
+def _moved_from(payload: Mapping[str, Any], data: Mapping[str, Any], key: str) -> str | None:
+    """The identifier the issue had before this update moved it to another team.
+
+    A move changes ``teamId`` (its old value is in ``updatedFrom``) and gives
+    the issue a new identifier, the old one appended to
+    ``previousIdentifiers``.
+    """
+    updated_from = as_mapping(payload.get("updatedFrom")) or {}
+    if "teamId" not in updated_from or updated_from.get("teamId") == data.get("teamId"):
+        return None
+    previous = data.get("previousIdentifiers")
+    old = as_text(previous[-1]) if isinstance(previous, list) and previous else None
+    return old if old is not None and old != key else None
+
+
 def estimate_said(payload: Mapping[str, Any]) -> float | Literal[EstimateSaid.NOTHING] | None:
     """What this delivery says of the estimate: a number, cleared (``None``) or nothing."""
     data = as_mapping(payload.get("data")) or {}
@@ -151,6 +171,12 @@ def adapt(
 
     issue_key = _issue_key(data)
     status, raw_status = _status(data, mapping)
+    estimate = estimate_said(payload)
+    old_key = _moved_from(payload, data, issue_key)
+    if old_key is not None:
+        # The old identifier left its team unfinished (SPEC §16), as a Jira
+        # issue moved to another project.
+        status, raw_status, estimate = "cancelled", f"moved to {issue_key}", KEEP_ESTIMATE
     # data.updatedAt is when the issue changed; webhookTimestamp is when this
     # delivery was sent (later, and possibly re-stamped on a retry), so it
     # only stands in when updatedAt is missing.
@@ -168,13 +194,13 @@ def adapt(
         # keeps its id.
         event_id=signed_content_id(TRACKER, payload, restamped_fields=("webhookTimestamp",)),
         tracker=TRACKER,
-        issue_key=issue_key,
+        issue_key=old_key or issue_key,
         status=status,
         raw_status=raw_status,
         occurred_at=occurred_at,
         title=as_text(data.get("title")),
-        url=as_text(data.get("url")) or as_text(payload.get("url")),
-        estimate=estimate_said(payload),
+        url=None if old_key else as_text(data.get("url")) or as_text(payload.get("url")),
+        estimate=estimate,
     )
 
 

@@ -381,6 +381,26 @@ def test_linear_unknown_state_type_is_ignored_with_the_state_named() -> None:
         linear.adapt(payload, {})
 
 
+def test_linear_issue_moved_to_another_team_cancels_its_old_identifier() -> None:
+    # Derived from the real payload, by the SDK schema: a move changes teamId
+    # (old value in updatedFrom) and appends the old identifier to
+    # previousIdentifiers. No published payload of a move was found.
+    payload = linear_payload(previousIdentifiers=["OPS-3"])
+    payload["updatedFrom"]["teamId"] = "0b5c4d2e-old-team"
+    event = linear.adapt(payload, {})
+    assert (event.issue_key, event.status, event.raw_status) == (
+        "OPS-3",
+        "cancelled",
+        "moved to KOR-11",
+    )
+    # Not a move: the team did not change, or there is no earlier identifier.
+    payload["updatedFrom"]["teamId"] = payload["data"]["teamId"]
+    assert linear.adapt(payload, {}).issue_key == "KOR-11"
+    moved_without_history = linear_payload()  # real: previousIdentifiers []
+    moved_without_history["updatedFrom"]["teamId"] = "0b5c4d2e-old-team"
+    assert linear.adapt(moved_without_history, {}).issue_key == "KOR-11"
+
+
 def test_linear_estimate_set_cleared_or_unsaid() -> None:
     real = load_local("linear", "updateIssueEstimated.korosuke613.json")
     assert linear.estimate_said(real) == 1.0  # set: null → 1
