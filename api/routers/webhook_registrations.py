@@ -39,7 +39,7 @@ _LIST = "webhook-registrations"
 
 
 class RegisterWebhook(RequestModel):
-    tracker: str = Field(max_length=32, description="github, gitlab, jira or linear")
+    tracker: str = Field(max_length=32, description="github, gitlab, jira, linear or azure_devops")
     mapping: dict[str, Any] | None = Field(
         default=None,
         description="tracker mapping settings (SPEC §16); stored, not yet used",

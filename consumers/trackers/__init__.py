@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from consumers.issue_event import InvalidIssueEvent, IssueEvent
-from consumers.trackers import github, gitlab, jira, linear
+from consumers.trackers import azure_devops, github, gitlab, jira, linear
 from consumers.trackers._common import UnknownTracker, UnsupportedPayload
 
 __all__ = [
@@ -56,7 +56,7 @@ class TrackerAdapter:
 ADAPTERS: Final[Mapping[str, TrackerAdapter]] = MappingProxyType(
     {
         module.TRACKER: TrackerAdapter(module.TRACKER, module.adapt, module.verify)
-        for module in (github, gitlab, jira, linear)
+        for module in (github, gitlab, jira, linear, azure_devops)
     }
 )
 """Tracker name (the ``tracker`` of the events it makes) → its adapter. Read-only."""

@@ -98,7 +98,9 @@ def add_commands(commands: Commands) -> None:
         create,
     )
     parser.add_argument("--org", required=True, help="organization deliveries land in")
-    parser.add_argument("--tracker", required=True, help="github, gitlab, jira or linear")
+    parser.add_argument(
+        "--tracker", required=True, help="github, gitlab, jira, linear, azure_devops"
+    )
     parser.add_argument("--mapping", help="a JSON object of mapping settings (kept for later)")
     parser = command(
         actions,
