@@ -116,6 +116,9 @@ class KeyResultWriteResult(WriteResult):
 
 class TeamMemberOut(BaseModel):
     user_id: str
+    display_name: str | None = Field(
+        description="the member's name in the people directory; null when it has none"
+    )
     role: str = Field(description="manager or member")
 
 
@@ -164,6 +167,10 @@ class KeyResultOut(BaseModel):
     milestones: list[MilestoneOut]
     issues: list[LinkedIssueOut]
     assignee_id: str | None
+    assignee_name: str | None = Field(
+        description="the assignee's name in the people directory; null when there is no"
+        " assignee or no entry for them"
+    )
     participant_ids: list[str]
     last_check_in_at: datetime | None
 
@@ -186,6 +193,10 @@ class ObjectiveOut(BaseModel):
     level: Level
     owner_team_id: UUID | None
     owner_user_id: str | None
+    owner_user_name: str | None = Field(
+        description="the owner user's name in the people directory; null when there is no"
+        " owner user or no entry for them"
+    )
     visibility: Visibility
     aligned_to_objective_id: UUID | None
     aligned_to_key_result_id: UUID | None
@@ -216,6 +227,10 @@ class HistoryEvent(BaseModel):
     type: str = Field(description="the event's class, e.g. CheckedIn, IssueStatusChanged")
     occurred_at: datetime
     actor: str | None
+    actor_name: str | None = Field(
+        description="the actor's name in the people directory, as it is now; null when"
+        " there is none"
+    )
     data: dict[str, Any]
 
 
@@ -252,6 +267,9 @@ class NoteOut(BaseModel):
     topic: str = Field(description="goal_setting, progress, coaching, career or appraisal")
     text: str
     author: str | None
+    author_name: str | None = Field(
+        description="the author's name in the people directory; null when there is none"
+    )
     occurred_at: datetime
 
 
@@ -329,3 +347,37 @@ class IssueEventResult(BaseModel):
     duplicate: bool = Field(description="this event_id was applied before: nothing changed")
     applied: bool = Field(description="false for a duplicate or an event older than the last one")
     position: int = Field(description="log position; 0 when nothing was written")
+
+
+# ---------------------------------------------------------------- people
+
+
+class PersonIn(RequestModel):
+    """A directory entry as an admin sets it: the whole entry (PUT replaces)."""
+
+    display_name: str = Field(
+        description="shown beside the user id in reads and on the dashboard: trimmed,"
+        " 1..200 characters, no control characters or bidirectional overrides",
+        examples=["Ada Lovelace"],
+    )
+    email: str | None = Field(
+        default=None,
+        description="optional; at most 254 characters, name@domain; left out or null: none",
+        examples=["ada@example.org"],
+    )
+
+
+class PersonOut(BaseModel):
+    user_id: str
+    display_name: str
+    email: str | None = Field(
+        description="shown to admins and to the person; null for other readers or when none"
+    )
+    updated_at: datetime = Field(description="when the entry was last set")
+
+
+class PersonList(BaseModel):
+    people: list[PersonOut] = Field(description="ordered by user id")
+    next_cursor: str | None = Field(
+        description="pass as ?cursor= for the next page; null on the last page"
+    )

@@ -100,7 +100,8 @@ def what_else(runtime: Runtime, wanted: uuid.UUID) -> str | None:
 
 
 def audit(args: argparse.Namespace) -> int:
-    from projections.audit import audit_trail, render
+    from domain.objective import Objective
+    from projections.audit import actors, audit_trail, render, with_names
 
     try:
         objective_id = uuid.UUID(args.objective_id)
@@ -111,6 +112,10 @@ def audit(args: argparse.Namespace) -> int:
         if other is not None:
             raise CannotStart(f"{objective_id} is {other}", USAGE)
         entries = audit_trail(runtime.app, runtime.store, objective_id, viewer=None)
+        objective: object = runtime.app.repository.get(objective_id)
+        assert isinstance(objective, Objective)  # what_else said so
+        names = runtime.people.names(objective.organization_id, actors(entries))
+        entries = with_names(entries, names)
     if args.json:
         print(json.dumps([e.as_json() for e in entries], indent=2))
     else:
