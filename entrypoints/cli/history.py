@@ -126,7 +126,14 @@ def audit(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from entrypoints.demo import ORG, BackdatedApplication, DemoClock, load_demo, story_start
+    from entrypoints.demo import (
+        ORG,
+        PEOPLE,
+        BackdatedApplication,
+        DemoClock,
+        load_demo,
+        story_start,
+    )
 
     today = datetime.now(UTC).date()
     clock = DemoClock(story_start(today))
@@ -138,6 +145,8 @@ def demo(args: argparse.Namespace) -> int:
             )
             return 1
         loaded = load_demo(runtime.app, clock, today)
+        for user, name in PEOPLE.items():  # the directory is outside the event store
+            runtime.people.put(ORG, user, name, None)
         _, token = runtime.tokens.create(ORG, "olivia", "admin")
         hook = runtime.webhooks.create(ORG, "github")
     print(f"loaded the demo organization {ORG!r}: {len(loaded.objectives)} objectives,")
