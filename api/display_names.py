@@ -12,10 +12,13 @@ added are ``owner_user_name`` beside an objective's ``owner_user_id`` and
 
 Objective reads and trees are answered as stored JSON spliced together, never
 parsed (the hot reads: a tree may hold 10,000 objectives), so ``named_json``
-splices the names in too. It finds the two keys by their JSON form: in valid
-JSON a ``"`` preceded by ``{`` or ``,`` (and blanks) opens a key, never text
-inside a string (a quote inside a string is always escaped), so a title that
-spells ``"owner_user_id":`` is never mistaken for one.
+splices the names in too. It finds the two keys as the stored documents spell
+them (compact JSON: ``,"owner_user_id":``): in valid JSON a ``"`` right after
+a ``,`` opens a key, never text inside a string (a quote inside a string is
+always escaped), so a title that spells ``"owner_user_id":`` is never taken
+for one. The value after the key is ``null`` or a JSON string (the id); the
+name goes right after it. Plain ``str.find``, not a regular expression over
+the whole answer: a tree of 10,000 objectives is scanned in milliseconds.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from api.people import People
 NAME_OF = {"owner_user_id": "owner_user_name", "assignee_id": "assignee_name"}
 """The id keys of the objective read shape, and the name shown beside each."""
 
-_ID_KEY = re.compile(r'[{,]\s*"(owner_user_id|assignee_id)"\s*:\s*')
-_DECODER = json.JSONDecoder()
+_KEYS = tuple((f',"{key}":', name) for key, name in NAME_OF.items())
+"""The id keys as stored documents spell them: compact JSON (``objective_batch.py``)."""
+_VALUE = re.compile(r'null|"(?:[^"\\]|\\.)*"')
+"""An id's value: null or a JSON string."""
 
 Names = Mapping[str, str]
 
@@ -41,20 +46,43 @@ def name_of(names: Names, user_id: object) -> str | None:
     return names.get(user_id) if isinstance(user_id, str) else None
 
 
+def _id(value: str) -> str | None:
+    """The id a JSON value (null or a string) holds."""
+    if value == "null":
+        return None
+    return value[1:-1] if "\\" not in value else str(json.loads(value))
+
+
+def _places(text: str) -> list[tuple[int, str, str | None]]:
+    """Where each name goes (right after its id's value), the name's key, and the id."""
+    found: list[tuple[int, str, str | None]] = []
+    for key, name in _KEYS:
+        start = text.find(key)
+        while start != -1:
+            value = _VALUE.match(text, start + len(key))
+            if value is None:  # not a document of the read shape: left as it is
+                break
+            found.append((value.end(), name, _id(value[0])))
+            start = text.find(key, value.end())
+    found.sort()
+    return found
+
+
 def named_json(people: People, organization_id: str, text: str) -> str:
     """The objective (or tree) JSON with a name beside each owner and assignee id."""
-    found: list[tuple[int, str, object]] = []
-    for match in _ID_KEY.finditer(text):
-        value, end = _DECODER.raw_decode(text, match.end())
-        found.append((end, NAME_OF[match.group(1)], value))
-    if not found:
+    places = _places(text)
+    if not places:
         return text
-    names = people.names(organization_id, (v for _, _, v in found if isinstance(v, str)))
+    names = people.names(organization_id, {user for _, _, user in places})
+    spliced: dict[tuple[str, str | None], str] = {}  # each name encoded once
     pieces: list[str] = []
     last = 0
-    for end, key, value in found:
+    for end, key, user in places:
+        piece = spliced.get((key, user))
+        if piece is None:
+            piece = spliced[key, user] = f',"{key}":{json.dumps(name_of(names, user))}'
         pieces.append(text[last:end])
-        pieces.append(f',"{key}":{json.dumps(name_of(names, value))}')
+        pieces.append(piece)
         last = end
     pieces.append(text[last:])
     return "".join(pieces)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import pytest
@@ -207,10 +208,16 @@ def test_a_tree_names_many_owners_and_titles_that_spell_keys_stay_titles(api: Ap
             },
             201,
         )
+    # Ids that JSON escapes (stored documents are ASCII: "zoë" is "zo\u00eb").
+    for owner, name in (("zoë", "Zoë Ørsted"), ('q"uo\\te', 'Q "the quote"')):
+        api.put(f"/users/{quote(owner, safe='')}", s.ada, {"display_name": name}, 200)
+        drafted = {"cycle_id": s.cycle, "title": owner, "level": "individual"}
+        api.post("/objectives", s.ada, {**drafted, "owner_user_id": owner}, 201)
     answer = api.call("GET", f"/cycles/{s.cycle}/tree", s.leo, expect=200)
     tree = json.loads(answer.text)
     owners = {o["owner_user_id"]: o["owner_user_name"] for o in tree["objectives"]}
     assert owners["olive"] is None
+    assert owners["zoë"] == "Zoë Ørsted" and owners['q"uo\\te'] == 'Q "the quote"'
     for i in range(30):
         assert owners[f"person-{i:02d}"] == f"Person {i}"
     assert {o["title"] for o in tree["objectives"]} >= {'"owner_user_id":"person-00"'}
