@@ -28,6 +28,7 @@ from api.routers import (
     issues,
     objectives,
     teams,
+    users,
     webhook_registrations,
     webhooks,
 )
@@ -65,6 +66,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, teams, cycles, cycle_views, objectives, issues, webhook_registrations):
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
+    app.include_router(users.router, prefix="/v1", dependencies=[StorableBody])  # people
     app.include_router(webhooks.router, prefix="/v1")  # signature first, then parsing
     app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
     install_metrics_page(app, metrics_registry)  # GET /metrics, no token (api/http_metrics.py)

@@ -129,3 +129,12 @@ def id_key(after: list[Any] | None) -> str | None:
         return str(UUID(after[0]))
     except ValueError:
         raise _refuse("not a cursor of this list") from None
+
+
+def text_key(after: list[Any] | None) -> str | None:
+    """A keyset of one text id (a user id of the people directory), or 422."""
+    if after is None:
+        return None
+    if len(after) != 1 or not isinstance(after[0], str):
+        raise _refuse("not a cursor of this list")
+    return str(after[0])

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from projections.store import ViewStore
+from domain.errors import LimitReached
+from projections.store import Tx, ViewStore
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS okr_people ("
@@ -31,6 +32,10 @@ DDL = (
 NAMES_PER_QUERY = 500
 """Ids asked for in one ``IN (...)`` list: a page of reads names far fewer."""
 
+PEOPLE_PER_ORGANIZATION = 100_000
+"""Entries one organization may hold (SPEC §9: no organization exhausts the service);
+replacing an entry is always allowed."""
+
 
 @dataclass(frozen=True)
 class Person:
@@ -43,8 +48,9 @@ class Person:
 class People:
     """The directory of every organization, in the read-model store's database."""
 
-    def __init__(self, store: ViewStore) -> None:
+    def __init__(self, store: ViewStore, limit: int = PEOPLE_PER_ORGANIZATION) -> None:
         self.store = store
+        self.limit = limit
         with store.transaction() as tx:
             for statement in DDL:
                 tx.execute(statement)
@@ -52,9 +58,19 @@ class People:
     def put(
         self, organization_id: str, user_id: str, display_name: str, email: str | None
     ) -> Person:
-        """Create or replace one entry (the caller has checked the values)."""
+        """Create or replace one entry (the caller has checked the values, ``domain/person.py``).
+
+        One statement (an upsert), so two puts of the same entry at once end with one
+        of them whole, never a mixture of both. An organization holding ``limit``
+        entries gets no new one (``LimitReached``); two new entries racing at the
+        limit may pass it by one, which bounds nothing that matters.
+        """
         person = Person(user_id, display_name, email, datetime.now(UTC).isoformat())
         with self.store.transaction() as tx:
+            if self._full(tx, organization_id, user_id):
+                raise LimitReached(
+                    f"the directory of this organization holds {self.limit} people already"
+                )
             tx.execute(
                 "INSERT INTO okr_people (organization_id, user_id, display_name, email,"
                 " updated_at) VALUES (:org, :user, :name, :email, :at)"
@@ -70,6 +86,19 @@ class People:
                 },
             )
         return person
+
+    def _full(self, tx: Tx, organization_id: str, user_id: str) -> bool:
+        """Whether a new entry would pass the limit (an existing one may always change)."""
+        params = {"org": organization_id, "user": user_id}
+        if tx.fetchone(
+            "SELECT 1 AS found FROM okr_people WHERE organization_id = :org AND user_id = :user",
+            params,
+        ):
+            return False
+        row = tx.fetchone(
+            "SELECT COUNT(*) AS n FROM okr_people WHERE organization_id = :org", params
+        )
+        return row is not None and int(row["n"]) >= self.limit
 
     def get(self, organization_id: str, user_id: str) -> Person | None:
         with self.store.transaction(commit=False) as tx:

@@ -116,6 +116,9 @@ class KeyResultWriteResult(WriteResult):
 
 class TeamMemberOut(BaseModel):
     user_id: str
+    display_name: str | None = Field(
+        description="the member's name in the people directory; null when it has none"
+    )
     role: str = Field(description="manager or member")
 
 
@@ -164,6 +167,10 @@ class KeyResultOut(BaseModel):
     milestones: list[MilestoneOut]
     issues: list[LinkedIssueOut]
     assignee_id: str | None
+    assignee_name: str | None = Field(
+        description="the assignee's name in the people directory; null when there is no"
+        " assignee or no entry for them"
+    )
     participant_ids: list[str]
     last_check_in_at: datetime | None
 
@@ -186,6 +193,10 @@ class ObjectiveOut(BaseModel):
     level: Level
     owner_team_id: UUID | None
     owner_user_id: str | None
+    owner_user_name: str | None = Field(
+        description="the owner user's name in the people directory; null when there is no"
+        " owner user or no entry for them"
+    )
     visibility: Visibility
     aligned_to_objective_id: UUID | None
     aligned_to_key_result_id: UUID | None
@@ -236,6 +247,10 @@ class HistoryEvent(BaseModel):
     )
     occurred_at: datetime
     actor: str | None = Field(description="the user id of who did it")
+    actor_name: str | None = Field(
+        description="the actor's name in the people directory, as it is now; null when"
+        " there is none"
+    )
     data: dict[str, Any] = Field(
         description="the type's public fields (see docs); personal texts as the reader may see them"
     )
@@ -275,6 +290,9 @@ class NoteOut(BaseModel):
     topic: str = Field(description="goal_setting, progress, coaching, career or appraisal")
     text: str
     author: str | None
+    author_name: str | None = Field(
+        description="the author's name in the people directory; null when there is none"
+    )
     occurred_at: datetime
 
 

@@ -155,3 +155,21 @@ def require_team_manager(actor: Actor, team: Team) -> None:
     require_person(actor)
     if not (actor.is_admin or team.is_manager(actor.user_id)):
         raise PermissionDenied("only an admin or a manager of the team may set members")
+
+
+def require_directory_reader(actor: Actor) -> None:
+    """The people directory (SPEC §11) is read by people of the organization: admins and
+    members. An integration token feeds issue events; it has no need of who is who."""
+    if actor.role is TokenRole.INTEGRATION:
+        raise PermissionDenied("an integration token may not read the people directory")
+
+
+def require_directory_editor(actor: Actor) -> None:
+    """Names and e-mail addresses are set by an admin of the organization."""
+    require_admin(actor, "change the people directory")
+
+
+def may_read_email(actor: Actor, user_id: str) -> bool:
+    """An e-mail address is shown to admins and to the person themselves; other members
+    see who is who (id and display name) but not how to write to them."""
+    return actor.is_admin or actor.user_id == user_id

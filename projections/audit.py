@@ -11,11 +11,16 @@ Per reader: with a ``viewer`` (the dashboard), personal notes not meant for them
 are left out and a move caused by an objective they may not see names none.
 Without one (``okr audit``, an operator's tool run with the database's own
 access) it tells everything.
+
+Actors are shown by name beside their id (SPEC §11): the names come from the
+people directory when the trail is told (``with_names``), never from what the
+projection keeps, so an erased person's name is gone from every later telling.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -42,6 +47,7 @@ class AuditEntry:
     progress_after: float
     data: dict[str, Any]  # the event's public data (projections/public_events.py)
     schema_version: int | None = None  # of ``data``; None for a child objective's move
+    actor_name: str | None = None  # from the people directory, as the trail is told
 
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "at": self.at.isoformat()}
@@ -78,6 +84,26 @@ def audit_trail(
             )
         )
     return _with_child_moves(entries, child_moves(store, objective_id, viewer))
+
+
+def actors(entries: list[AuditEntry]) -> set[str]:
+    """The user ids acting in the trail (to ask the directory for their names at once)."""
+    return {entry.actor for entry in entries if entry.actor}
+
+
+def with_names(entries: list[AuditEntry], names: Mapping[str, str]) -> list[AuditEntry]:
+    """The trail with each actor's display name beside the id (None: no entry)."""
+    return [
+        replace(entry, actor_name=names.get(entry.actor) if entry.actor else None)
+        for entry in entries
+    ]
+
+
+def who(entry: AuditEntry) -> str:
+    """The actor as a line shows them: the name with the id, the id alone, or nothing."""
+    if entry.actor and entry.actor_name:
+        return f"{entry.actor_name} ({entry.actor})"
+    return entry.actor or ""
 
 
 def _aligned(store: ViewStore, objective: Objective, at: datetime) -> dict[str, float]:
@@ -207,6 +233,6 @@ def render(entries: list[AuditEntry]) -> str:
         )
         lines.append(
             f"{e.at:%Y-%m-%d %H:%M:%S}  {'v' + str(e.version) if e.version else '':<5}"
-            f" {e.actor or '':<12} {e.summary}{moved}"
+            f" {who(e):<12} {e.summary}{moved}"
         )
     return "\n".join(lines)

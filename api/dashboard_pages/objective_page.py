@@ -60,7 +60,7 @@ def audit_timeline(entries: Sequence[AuditEntry], titles: Mapping[str, str]) -> 
         rows.append(
             f'<tr><td class="when">{e(when(entry.at))}</td>'
             f'<td class="small muted">{e(version)}</td>'
-            f'<td class="who">{e(entry.actor or "")}</td>'
+            f'<td class="who">{e(entry.actor_name or entry.actor or "")}</td>'
             f"<td>{e(entry_summary(entry, titles))}</td>"
             f'<td class="moved">{moved}</td></tr>'
         )

@@ -55,8 +55,8 @@ def progress_line(progress: float, expected: float | None, status: str | None) -
 
 def owner_text(objective: Mapping[str, Any], team_names: Mapping[str, str]) -> str:
     parts = []
-    if objective.get("owner_user_id"):
-        parts.append(str(objective["owner_user_id"]))
+    if objective.get("owner_user_id"):  # the name from the directory, else the id
+        parts.append(str(objective.get("owner_user_name") or objective["owner_user_id"]))
     team = objective.get("owner_team_id")
     if team:
         parts.append(team_names.get(team, "unknown team"))
@@ -111,7 +111,7 @@ def kr_table(
     extra_head = "<th>Confidence</th><th>Last check-in</th>" if full else ""
     rows = []
     for kr in key_results:
-        who = kr.get("assignee_id") or ""
+        who = kr.get("assignee_name") or kr.get("assignee_id") or ""
         extra = ""
         if full:
             extra = (

@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from api.deps import MinPosition, RuntimeDep, StoreDep, ViewerDep
+from api.display_names import named_json
 from api.errors import ApiError, ErrorResponse
 from api.schemas import DashboardOut, ReviewOut, TreeOut
 from domain.visibility import Viewer
@@ -54,7 +55,8 @@ def read_tree(
 ) -> Response:
     """Live objectives nested by alignment (to an objective or to one of its key results).
     An objective whose parent the caller can't see is a root; so are the members of a
-    stored alignment cycle, and objectives nested deeper than the alignment limit."""
+    stored alignment cycle, and objectives nested deeper than the alignment limit. Owner
+    and assignee names come from the people directory as it is now."""
     team = _team(store, viewer, team_id)
     # Spliced from the stored documents (the shape TreeOut documents), not re-validated:
     # a tree of 10,000 objectives would spend seconds in validation.
@@ -62,7 +64,8 @@ def read_tree(
     tree = cycle_tree_json(store, viewer, str(cycle_id), datetime.now(UTC), team, depth)
     if tree is None:
         raise ApiError(404, f"cycle {cycle_id} not found")
-    return Response(tree, media_type="application/json")
+    named = named_json(runtime.people, viewer.organization_id, tree.decode())
+    return Response(named, media_type="application/json")
 
 
 @router.get(

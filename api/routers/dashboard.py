@@ -51,8 +51,9 @@ from api.dashboard_session import (
     same_site,
 )
 from api.deps import RuntimeDep
+from api.display_names import name_objectives, people_in
 from domain.cycle import current_cycle
-from projections.audit import audit_trail
+from projections.audit import actors, audit_trail, with_names
 from projections.cycles import get_cycle, list_cycles
 from projections.objective_queries import cycle_tree, dashboard, get_objective, progress_history
 from projections.store import ViewStore
@@ -196,6 +197,8 @@ def cycle_page(
     summary = dashboard(store, viewer, cycle["id"], now, team)
     if tree is None or summary is None:
         return session.not_found("This cycle")
+    objectives = tree["objectives"]
+    name_objectives(objectives, runtime.people.names(viewer.organization_id, people_in(objectives)))
     return html_page(
         render.cycle_page(
             session.frame,
@@ -231,6 +234,11 @@ def objective_page(request: Request, runtime: RuntimeDep, objective_id: str) -> 
     for o in [objective, *visible]:
         titles.update({kr["id"]: kr["title"] for kr in o.get("key_results") or []})
     found = _find(tree["objectives"], wanted) if tree else None
+    entries = audit_trail(runtime.app, store, UUID(wanted), viewer=viewer)
+    # One question to the people directory for every name the page shows.
+    shown = [objective, *(tree["objectives"] if tree else [])]
+    names = runtime.people.names(viewer.organization_id, people_in(shown) | actors(entries))
+    name_objectives(shown, names)
     if found is not None:
         node, parent = found
         children = node.get("children") or []
@@ -243,7 +251,7 @@ def objective_page(request: Request, runtime: RuntimeDep, objective_id: str) -> 
             children=children,
             team_names=dict(team_names(store, viewer.organization_id)),
             points=progress_history(store, viewer, wanted),
-            entries=audit_trail(runtime.app, store, UUID(wanted), viewer=viewer),
+            entries=with_names(entries, names),
             titles=titles,
             now=now,
         )

@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from api.command_bodies import command_from_request
-from api.deps import ActorDep, AppDep, MinPosition, ViewerDep, WriterDep
+from api.deps import ActorDep, AppDep, MinPosition, RuntimeDep, ViewerDep, WriterDep
+from api.display_names import name_of
 from api.paging import PageDep, int_key, next_cursor
 from api.routers.objective_access import ERRORS, READ_ERRORS, visible_objective
 from api.schemas import NoteList, WriteResult
@@ -38,7 +39,12 @@ def add_note(actor: WriterDep, app: AppDep, command: NoteCommand) -> WriteResult
     dependencies=[MinPosition],
 )
 def read_notes(
-    objective_id: UUID, actor: ActorDep, viewer: ViewerDep, app: AppDep, page: PageDep
+    objective_id: UUID,
+    actor: ActorDep,
+    viewer: ViewerDep,
+    app: AppDep,
+    runtime: RuntimeDep,
+    page: PageDep,
 ) -> NoteList:
     """The objective's notes, oldest first, a page at a time. Notes on ``career`` and
     ``appraisal`` only for their author, the owner user, managers of the owner team and
@@ -52,9 +58,10 @@ def read_notes(
         after=after[0] if after else 0,
         limit=page.limit,
     )
+    names = runtime.people.names(viewer.organization_id, (note["author"] for note in notes))
     return NoteList.model_validate(
         {
-            "notes": notes,
+            "notes": [{**note, "author_name": name_of(names, note["author"])} for note in notes],
             "next_cursor": next_cursor(
                 "notes", str(objective_id), None if resume is None else [resume]
             ),

@@ -9,7 +9,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import ActorDep, AppDep, MinPosition, StoreDep, ViewerDep
+from api.deps import ActorDep, AppDep, MinPosition, RuntimeDep, StoreDep, ViewerDep
+from api.display_names import name_of, named_json, named_objective
 from api.errors import ApiError
 from api.paging import PageDep, int_key, next_cursor
 from api.routers.objective_access import READ_ERRORS, visible_objective
@@ -53,6 +54,7 @@ def read_objective(
     viewer: ViewerDep,
     app: AppDep,
     store: StoreDep,
+    runtime: RuntimeDep,
     version: Annotated[
         int | None,
         Query(ge=1, le=MAX_VERSION, description="time travel: the state at this version"),
@@ -72,14 +74,15 @@ def read_objective(
         if found is None:
             raise ApiError(404, f"objective {objective_id} not found")
         body, current = found
-        return Response(body, media_type="application/json", headers={"ETag": f'"{current}"'})
+        named = named_json(runtime.people, viewer.organization_id, body.decode())
+        return Response(named, media_type="application/json", headers={"ETag": f'"{current}"'})
     moment = None if as_of is None else _as_utc(as_of)
     visible_objective(app, actor, objective_id)
     past = objective_at(app, store, objective_id, version=version, as_of=moment)
     if past is None:
         when = f"version {version}" if version is not None else f"{as_of}"
         raise ApiError(404, f"objective {objective_id} did not exist at {when}")
-    return past
+    return named_objective(runtime.people, viewer.organization_id, past)
 
 
 @router.get(
@@ -89,7 +92,12 @@ def read_objective(
     dependencies=[MinPosition],
 )
 def read_history(
-    objective_id: UUID, actor: ActorDep, viewer: ViewerDep, app: AppDep, page: PageDep
+    objective_id: UUID,
+    actor: ActorDep,
+    viewer: ViewerDep,
+    app: AppDep,
+    runtime: RuntimeDep,
+    page: PageDep,
 ) -> HistoryOut:
     """The objective's events from the event store, a page at a time: who did what, when,
     each in the public event shape (SPEC §11) with its position in the log. Personal notes
@@ -103,9 +111,12 @@ def read_history(
         after=after[0] if after else 0,
         limit=page.limit,
     )
+    names = runtime.people.names(viewer.organization_id, (entry.actor for entry in entries))
     return HistoryOut.model_validate(
         {
-            "events": [vars(entry) for entry in entries],
+            "events": [
+                {**vars(entry), "actor_name": name_of(names, entry.actor)} for entry in entries
+            ],
             "next_cursor": next_cursor(
                 "history", str(objective_id), None if resume is None else [resume]
             ),

@@ -100,7 +100,8 @@ def what_else(runtime: Runtime, wanted: uuid.UUID) -> str | None:
 
 
 def audit(args: argparse.Namespace) -> int:
-    from projections.audit import audit_trail, render
+    from domain.objective import Objective
+    from projections.audit import actors, audit_trail, render, with_names
 
     try:
         objective_id = uuid.UUID(args.objective_id)
@@ -111,6 +112,10 @@ def audit(args: argparse.Namespace) -> int:
         if other is not None:
             raise CannotStart(f"{objective_id} is {other}", USAGE)
         entries = audit_trail(runtime.app, runtime.store, objective_id, viewer=None)
+        objective: object = runtime.app.repository.get(objective_id)
+        assert isinstance(objective, Objective)  # what_else said so
+        names = runtime.people.names(objective.organization_id, actors(entries))
+        entries = with_names(entries, names)
     if args.json:
         print(json.dumps([e.as_json() for e in entries], indent=2))
     else:
@@ -121,7 +126,14 @@ def audit(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from entrypoints.demo import ORG, BackdatedApplication, DemoClock, load_demo, story_start
+    from entrypoints.demo import (
+        ORG,
+        PEOPLE,
+        BackdatedApplication,
+        DemoClock,
+        load_demo,
+        story_start,
+    )
 
     today = datetime.now(UTC).date()
     clock = DemoClock(story_start(today))
@@ -133,6 +145,8 @@ def demo(args: argparse.Namespace) -> int:
             )
             return 1
         loaded = load_demo(runtime.app, clock, today)
+        for user, name in PEOPLE.items():  # the directory is outside the event store
+            runtime.people.put(ORG, user, name, None)
         _, token = runtime.tokens.create(ORG, "olivia", "admin")
         hook = runtime.webhooks.create(ORG, "github")
     print(f"loaded the demo organization {ORG!r}: {len(loaded.objectives)} objectives,")

@@ -99,6 +99,21 @@ TEAMS: Final = (
     Team("Growth", "Product", "gus", ("gina",)),
 )
 
+PEOPLE: Final = {
+    "olivia": "Olivia Okafor",
+    "erin": "Erin Eriksen",
+    "paul": "Paul Park",
+    "pat": "Pat Patel",
+    "sam": "Sam Stone",
+    "sue": "Sue Suzuki",
+    "mia": "Mia Moreau",
+    "max": "Max Müller",
+    "gus": "Gus García",
+    "gina": "Gina Gallo",
+}
+"""Display names in the people directory (SPEC §11); the tracker bot has none, so the
+dashboard shows its id."""
+
 # -- the previous cycle: closed, with its retrospective ------------------------
 
 PREVIOUS_OBJECTIVE: Final = Objective(

@@ -97,7 +97,9 @@ def test_a_whole_cycle(api: Api) -> None:
         ("ivy", "member"),
         ("leo", "member"),
     }
-    assert api.get(f"/teams/{mobile}", ivy)["members"] == [{"user_id": "max", "role": "manager"}]
+    assert api.get(f"/teams/{mobile}", ivy)["members"] == [
+        {"user_id": "max", "display_name": None, "role": "manager"}  # no directory entry
+    ]
 
     org_objective = {
         "cycle_id": cid,

@@ -94,6 +94,9 @@ def test_demo_then_audit_and_rebuild_tell_the_same_story(tmp_path: Path) -> None
     assert "checked in" in story and "→" in story and "issue github:acme/platform#101" in story
     entries = json.loads(okr(tmp_path, "audit", objective_id, "--json").stdout)
     assert entries[0]["type"] == "Drafted" and entries[0]["version"] == 1
+    # Actors are named from the people directory (which a rebuild leaves alone).
+    assert "Pat Patel (pat)" in story
+    assert {e["actor_name"] for e in entries if e["actor"] == "pat"} == {"Pat Patel"}
     assert entries[-1]["progress_after"] > 0
     assert okr(tmp_path, "audit", "nope", check=False).returncode == 2
     unknown = okr(tmp_path, "rebuild", "nonsense", check=False)

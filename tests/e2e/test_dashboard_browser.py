@@ -320,6 +320,8 @@ def test_the_browser_signs_in_with_the_form_and_shows_the_cycle_tree(served: Ser
         assert dom.count('class="pace"') >= 6, "every bar shows the expected-progress mark"
         for piece in ("on track", "behind", "Stale key results", "Mean progress", "All teams"):
             assert piece in dom, piece
+        for piece in ("Pat Patel", "Sue Suzuki", "Max Müller"):  # names beside ids (§11)
+            assert piece in dom, piece
         assert served.tokens["admin"] not in dom, "the token must never be rendered"
         browser.screenshot("dashboard-cycle.png")
 
@@ -346,6 +348,8 @@ def test_the_browser_shows_an_objective_with_its_chart_and_audit_trail(served: S
         assert "Audit trail" in dom
         assert "drafted" in dom and "checked in" in dom and "issue github:acme/platform#101" in dom
         assert "→" in dom, "progress before → after"
+        assert '<td class="who">Pat Patel</td>' in dom, "the audit trail names the actors"
+        assert '<td class="who">tracker-bot</td>' in dom, "no directory entry: the id"
         assert "Become the team's caching expert" in dom, "objectives aligned to it are listed"
         browser.screenshot("dashboard-objective.png")
 

@@ -194,7 +194,7 @@ def test_the_notes_list_answers_personal_notes_only_to_those_they_are_for(api: A
         assert notes["next_cursor"] is None
         assert _texts([n["text"] for n in notes["notes"]]) == expected, kind
         for note in notes["notes"]:
-            assert set(note) == {"id", "topic", "text", "author", "occurred_at"}
+            assert set(note) == {"id", "topic", "text", "author", "author_name", "occurred_at"}
             UUID(note["id"])
     leo_note = next(
         n
