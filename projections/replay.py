@@ -29,6 +29,12 @@ ENVELOPE = frozenset({"originator_id", "originator_version", "originator_topic",
 PUBLIC_NAMES: dict[type, str] = {Objective.KeyResultCheckedIn: "CheckedIn"}
 """Public names that are not the class name: a class renamed keeps its public name."""
 
+PUBLIC_FIELDS: dict[type, dict[str, str]] = {
+    Objective.KeyResultCheckedIn: {"checked_in_at": "at"},
+}
+"""Public names of renamed fields (internal name → public): ``KeyResultCheckedIn``
+version 2 renamed ``at`` to ``checked_in_at``; history still says ``at``."""
+
 
 def event_type(event: object) -> str:
     """The public name of an event (or of an event class): its class name, unless renamed."""
@@ -52,6 +58,8 @@ def recorded(event: object) -> Recorded:
     assert isinstance(event, DomainEvent), f"not a stored event: {event!r}"
     fields = {k: v for k, v in event.__dict__.items() if k not in ENVELOPE}
     actor = fields.pop("actor", None)
+    renamed = PUBLIC_FIELDS.get(type(event), {})
+    fields = {renamed.get(k, k): v for k, v in fields.items()}
     return Recorded(
         version=event.originator_version,
         at=event.timestamp,
