@@ -13,6 +13,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.cycle import Cycle
 from domain.issue import Issue
+from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.team import Team
 from projections.progress_causes import CAUSES
@@ -27,6 +28,7 @@ TOPICS = {
     "domain.issue:Issue.StatusReported",
     "domain.issue:Issue.Linked",
     "domain.issue:Issue.Unlinked",
+    "domain.key_result_locator:KeyResultLocator.Registered",
     *(
         f"domain.objective:Objective.{name}"
         for name in (
@@ -63,7 +65,11 @@ def _event_classes(aggregate: type) -> list[type]:
 
 
 def test_every_event_class_keeps_its_stored_topic_and_has_a_class_version() -> None:
-    classes = [cls for agg in (Cycle, Team, Issue, Objective) for cls in _event_classes(agg)]
+    classes = [
+        cls
+        for agg in (Cycle, Team, Issue, KeyResultLocator, Objective)
+        for cls in _event_classes(agg)
+    ]
     assert {get_topic(cls) for cls in classes} == TOPICS
     for topic in TOPICS:
         cls = resolve_topic(topic)
