@@ -3,9 +3,10 @@
 Each class is declared here once, with its fields and its ``apply``; the
 ``Objective`` aggregate (``domain/objective.py``) lists them as its events, so
 the library stores each under the aggregate's name, e.g.
-``domain.objective:Objective.CheckedIn`` — the topic every event written
-before the classes were explicit carries too, so the whole log stays readable.
-Readers use ``Objective.CheckedIn`` (the class the store resolves; it is a
+``domain.objective:Objective.KeyResultAdded`` — the topic every event written
+before the classes were explicit carries too, so the whole log stays readable
+(a renamed class registers its old topic: ``domain/objective.py``). Readers
+use ``Objective.KeyResultAdded`` (the class the store resolves; it is a
 subclass of the one here), and a renamed class breaks them at import.
 
 ``class_version`` is 1 for an event whose fields are those of its first
