@@ -346,7 +346,7 @@ def _check_in(
         status=rng.choice(STATUSES),
         confidence=round(rng.random(), 2),
         note=None,
-        at=datetime.now(UTC),
+        checked_in_at=datetime.now(UTC),
         actor=admin.label,
     )
 

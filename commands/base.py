@@ -16,12 +16,14 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import strtobool
 
 from commands.actor import Actor
 from commands.reads import UNCHANGED, ReadsChanged, collecting, reads_to_assert
+from commands.snapshots import SnapshotCheckingRepository
 from domain.errors import NotFound, VersionMismatch
 from domain.key_result import KeyResult
 
@@ -53,7 +55,11 @@ class DateAsISO(Transcoding):
 
 
 class KeyResultAsDict(Transcoding):
-    """Snapshots of objectives hold their key results."""
+    """Snapshots of objectives hold their key results, each with its shape version.
+
+    ``KeyResult.from_dict`` upcasts an older shape; a shape it cannot read raises,
+    and the repository then ignores the snapshot (``commands/snapshots.py``).
+    """
 
     type = KeyResult
     name = "key_result"
@@ -85,6 +91,20 @@ class CommandsBase(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
         transcoder.register(KeyResultAsDict())
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, with the same settings, reading snapshots checked."""
+        cache_maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return SnapshotCheckingRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(cache_maxsize) if cache_maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(
+                self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")
+            ),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def load(self, actor: Actor, aggregate_id: UUID, cls: type[A]) -> A:
         """Another organization's aggregate answers exactly like a missing one."""

@@ -38,7 +38,7 @@ class TrackingCommands(ObjectiveCommandsBase):
                 status=c.status,
                 confidence=c.confidence,
                 note=c.note,
-                at=self.clock(),
+                checked_in_at=self.clock(),
                 actor=actor.label,
             ),
             c.expected_version,

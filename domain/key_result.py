@@ -2,6 +2,15 @@
 
 It holds only plain values (str, float, bool, lists, dicts) so that the
 objective's snapshots serialise without custom types.
+
+Its stored dict (``to_dict``, inside the objective's snapshots) carries its own
+shape version, ``SHAPE_KEY``: the key result's fields change on their own
+schedule, and a snapshot is decoded key result by key result by the
+transcoding (``commands/base.py``) before the objective's upcasters could see
+it. ``from_dict`` upcasts an older shape step by step (``UPCASTERS``); a newer
+shape, or a key this code does not know, raises ``KeyResultShapeError``, never
+a silent drop: the repository then ignores that snapshot and replays the
+objective from its events (``commands/snapshots.py``).
 """
 
 from __future__ import annotations
@@ -9,8 +18,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from domain.errors import Conflict, InvalidCommand
 from domain.progress import (
@@ -41,6 +51,27 @@ def issue_ref(tracker: str, issue_key: str) -> str:
     return f"{tracker}:{issue_key}"
 
 
+SHAPE: Final = 2
+"""The shape of a stored key result. 2: no ``checked_in`` flag (``checked_in`` is
+derived from ``last_check_in_at``)."""
+
+SHAPE_KEY: Final = "shape"
+"""The key of the shape version in a stored key result; absent means shape 1."""
+
+
+class KeyResultShapeError(ValueError):
+    """A stored key result this code cannot read: a newer shape, or unknown keys."""
+
+
+def _shape_1_to_2(data: dict[str, Any]) -> None:
+    """Shape 1 kept ``checked_in``, always ``last_check_in_at is not None``."""
+    data.pop("checked_in", None)
+
+
+UPCASTERS: Final = {1: _shape_1_to_2}
+"""``UPCASTERS[n]`` turns a stored key result of shape n into shape n + 1, in place."""
+
+
 @dataclass
 class KeyResult:
     id: str
@@ -59,8 +90,12 @@ class KeyResult:
     status: str | None = None
     confidence: float | None = None
     last_check_in_at: str | None = None
-    checked_in: bool = False
     archived: bool = False
+
+    @property
+    def checked_in(self) -> bool:
+        """Someone checked in at least once (derived, so it is not stored)."""
+        return self.last_check_in_at is not None
 
     def progress(self, aligned: float | None = None) -> float:
         """One formula per mode (domain/progress.py); ``aligned`` comes from outside."""
@@ -82,11 +117,31 @@ class KeyResult:
         return issue_ref(tracker, issue_key) in self.issues
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The stored dict: the fields and the shape they are in."""
+        return {SHAPE_KEY: SHAPE, **asdict(self)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KeyResult:
-        return cls(**dict(data))
+        """A stored key result of any shape up to ``SHAPE``, upcast to this one."""
+        fields = dict(data)
+        shape = fields.pop(SHAPE_KEY, 1)
+        if not isinstance(shape, int) or not 1 <= shape <= SHAPE:
+            raise KeyResultShapeError(
+                f"key result {fields.get('id')!r} is stored in shape {shape!r};"
+                f" this code reads shapes 1..{SHAPE}"
+            )
+        for version in range(shape, SHAPE):
+            UPCASTERS[version](fields)
+        unknown = set(fields) - _FIELDS
+        if unknown:
+            raise KeyResultShapeError(
+                f"key result {fields.get('id')!r} (shape {shape}) has unknown fields"
+                f" {sorted(unknown)}"
+            )
+        return cls(**fields)
+
+
+_FIELDS: Final = frozenset(f.name for f in dataclass_fields(KeyResult))
 
 
 def finite(name: str, value: float | None, *, minimum: float | None = None) -> float | None:
@@ -186,7 +241,7 @@ def apply_check_in(
     milestones_done: Sequence[int] | None,
     status: str,
     confidence: float | None,
-    at: datetime,
+    checked_in_at: datetime,
 ) -> None:
     if percent is not None:
         kr.percent = float(percent)
@@ -198,8 +253,7 @@ def apply_check_in(
             milestone["done"] = index in done
     kr.status = status
     kr.confidence = confidence
-    kr.checked_in = True
-    kr.last_check_in_at = at.isoformat()
+    kr.last_check_in_at = checked_in_at.isoformat()
 
 
 EDITABLE = frozenset({"title", "start", "target", "unit", "assignee_id", "participant_ids"})

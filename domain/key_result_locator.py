@@ -15,12 +15,26 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 
+class Registered(Aggregate.Created):
+    """A key result was added: it names its objective (``__init__`` sets the state)."""
+
+    class_version = 1
+    key_result_id: UUID
+    objective_id: UUID
+    organization_id: str
+    actor: str
+
+
 class KeyResultLocator(Aggregate):
+    """A key result's objective (its event is stored as ``KeyResultLocator.Registered``)."""
+
+    Registered = Registered
+
     @staticmethod
     def create_id(key_result_id: UUID, **_: Any) -> UUID:
         return key_result_id
 
-    @event("Registered")
+    @event(Registered)
     def __init__(
         self, key_result_id: UUID, objective_id: UUID, organization_id: str, actor: str
     ) -> None:

@@ -20,6 +20,7 @@ from eventsourcing.utils import register_topic
 
 from domain import objective_events as events
 from domain import objective_rules as rules
+from domain import objective_state as state
 from domain.errors import InvalidCommand, NotFound
 from domain.key_result import (
     KeyResult,
@@ -59,14 +60,11 @@ class Objective(ObjectiveReadings, Aggregate):
     NoteAdded = events.NoteAdded
     RetrospectiveRecorded = events.RetrospectiveRecorded
 
-    # Version 2 of the state holds no notes (SPEC §9, growth of one aggregate).
-    # Snapshots record this version; an older one is upcast when it is loaded.
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """A version-1 snapshot carried every note; they are in the NoteAdded events."""
-        state.pop("notes", None)
+    # The version of the state its snapshots record; an older one is upcast
+    # when it is loaded (domain/objective_state.py says what each changed).
+    class_version = state.STATE_VERSION
+    upcast_v1_v2 = staticmethod(state.upcast_v1_v2)
+    upcast_v2_v3 = staticmethod(state.upcast_v2_v3)
 
     @event(Drafted)
     def __init__(
@@ -271,7 +269,7 @@ class Objective(ObjectiveReadings, Aggregate):
         status: str,
         confidence: float | None,
         note: str | None,
-        at: datetime,
+        checked_in_at: datetime,
         actor: str,
     ) -> None:
         self._require_active()
@@ -289,7 +287,7 @@ class Objective(ObjectiveReadings, Aggregate):
             key_result_id=key_result_id,
             **values,
             note=optional_text("note", note),
-            at=at,
+            checked_in_at=checked_in_at,
             actor=actor,
         )
 

@@ -3,13 +3,17 @@
 Each class is declared here once, with its fields and its ``apply``; the
 ``Objective`` aggregate (``domain/objective.py``) lists them as its events, so
 the library stores each under the aggregate's name, e.g.
-``domain.objective:Objective.CheckedIn`` — the topic every event written
-before the classes were explicit carries too, so the whole log stays readable.
-Readers use ``Objective.CheckedIn`` (the class the store resolves; it is a
+``domain.objective:Objective.KeyResultAdded`` — the topic every event written
+before the classes were explicit carries too, so the whole log stays readable
+(a renamed class registers its old topic: ``domain/objective.py``). Readers
+use ``Objective.KeyResultAdded`` (the class the store resolves; it is a
 subclass of the one here), and a renamed class breaks them at import.
 
-``class_version`` is 1 for every event: its fields are those of the first
-version. A change of fields bumps it and adds an ``upcast_v1_v2``.
+``class_version`` is 1 for an event whose fields are those of its first
+version. A change of fields bumps it and adds an ``upcast_vN_vN+1`` static
+method that turns the stored state of version N into that of N+1 (the library
+runs them in turn when it reads an older event): ``KeyResultCheckedIn`` is at
+version 2.
 
 Every event carries the acting user (``actor``) and what it needs to rebuild
 the state and to audit it.
@@ -147,9 +151,13 @@ class KeyResultCheckedIn(Aggregate.Event):
     Named ``CheckedIn`` until issue 15: the events stored then carry the topic
     ``domain.objective:Objective.CheckedIn``, which ``domain/objective.py``
     registers for this class, so they load as ``KeyResultCheckedIn``.
+
+    Version 2 renamed ``at`` to ``checked_in_at``: the moment the check-in speaks
+    for, which is not the event's own ``timestamp`` (the demo loader, for one,
+    checks in on a story's clock). Events stored as version 1 are upcast.
     """
 
-    class_version = 1
+    class_version = 2
     key_result_id: UUID
     percent: float | None
     current: float | None
@@ -157,8 +165,13 @@ class KeyResultCheckedIn(Aggregate.Event):
     status: str
     confidence: float | None
     note: str | None
-    at: datetime
+    checked_in_at: datetime
     actor: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 called the moment ``at``."""
+        state["checked_in_at"] = state.pop("at")
 
     def apply(self, aggregate: Objective) -> None:
         apply_check_in(
@@ -168,7 +181,7 @@ class KeyResultCheckedIn(Aggregate.Event):
             milestones_done=self.milestones_done,
             status=self.status,
             confidence=self.confidence,
-            at=self.at,
+            checked_in_at=self.checked_in_at,
         )
 
 

@@ -244,15 +244,9 @@ def _checked_in(e: objective_events.KeyResultCheckedIn) -> Data:
         "status": e.status,
         "confidence": e.confidence,
         "note": e.note,
-        "at": _checked_in_at(e),
+        # Renamed ``checked_in_at`` in class version 2 (issue 15); public ``at`` stays.
+        "at": e.checked_in_at,
     }
-
-
-def _checked_in_at(e: objective_events.KeyResultCheckedIn) -> Any:
-    """The check-in's moment, public ``at``: the attribute is ``at`` in class version 1
-    and ``checked_in_at`` once renamed (issue 15); either one answers ``at``."""
-    attributes = vars(e)
-    return attributes["checked_in_at"] if "checked_in_at" in attributes else attributes["at"]
 
 
 @public(Objective.IssueLinked, "IssueLinked")

@@ -84,7 +84,7 @@ def check_in_events(
         status="on_track",
         confidence=None,
         note=None,
-        at=now,
+        checked_in_at=now,
         actor="ada",
     )
     good = app.mapper.to_stored_event(event)

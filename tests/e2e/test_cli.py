@@ -39,6 +39,8 @@ def okr(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedP
         ["projections"],
         ["projections", "parked"],
         ["projections", "retry"],
+        ["snapshots"],
+        ["snapshots", "drop"],
     ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:

@@ -48,8 +48,8 @@ def test_the_demo_is_backdated_by_its_own_clock_only(tmp_path: Path) -> None:
         assert team.created_on == story_start(today), "the aggregate's own times agree"
         # The check-ins' own time (the command's clock) is the story's time too.
         objective = runtime.app.repository.get(loaded.objectives[story.PLATFORM])
-        checked = [e for e in runtime.app.events.get(objective.id) if hasattr(e, "at")]
-        assert checked and all(e.at == e.timestamp for e in checked)
+        checked = [e for e in runtime.app.events.get(objective.id) if hasattr(e, "checked_in_at")]
+        assert checked and all(e.checked_in_at == e.timestamp for e in checked)
     finally:
         runtime.close()
 

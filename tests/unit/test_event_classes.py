@@ -13,6 +13,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.cycle import Cycle
 from domain.issue import Issue
+from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
 from domain.team import Team
 from projections.progress_causes import CAUSES
@@ -27,6 +28,7 @@ TOPICS = {
     "domain.issue:Issue.StatusReported",
     "domain.issue:Issue.Linked",
     "domain.issue:Issue.Unlinked",
+    "domain.key_result_locator:KeyResultLocator.Registered",
     *(
         f"domain.objective:Objective.{name}"
         for name in (
@@ -48,6 +50,9 @@ TOPICS = {
     ),
 }
 
+CLASS_VERSIONS = {"domain.objective:Objective.KeyResultCheckedIn": 2}
+"""Event classes past version 1 (a change of shape bumps the class here too)."""
+
 
 def _event_classes(aggregate: type) -> list[type]:
     return [
@@ -60,13 +65,20 @@ def _event_classes(aggregate: type) -> list[type]:
 
 
 def test_every_event_class_keeps_its_stored_topic_and_has_a_class_version() -> None:
-    classes = [cls for agg in (Cycle, Team, Issue, Objective) for cls in _event_classes(agg)]
+    classes = [
+        cls
+        for agg in (Cycle, Team, Issue, KeyResultLocator, Objective)
+        for cls in _event_classes(agg)
+    ]
     assert {get_topic(cls) for cls in classes} == TOPICS
     for topic in TOPICS:
         cls = resolve_topic(topic)
         declared = [k for k in cls.__mro__ if "class_version" in vars(k)]
         assert declared and declared[0].__module__.startswith("domain."), topic
-        assert declared[0].class_version == 1, topic
+        version = declared[0].class_version
+        assert version == CLASS_VERSIONS.get(topic, 1), topic
+        for older in range(1, version):  # every older version has its upcaster
+            assert callable(getattr(cls, f"upcast_v{older}_v{older + 1}")), topic
 
 
 def test_the_public_name_of_an_event_is_its_class_name_unless_renamed() -> None:
