@@ -100,6 +100,8 @@ def what_else(runtime: Runtime, wanted: uuid.UUID) -> str | None:
 
 
 def audit(args: argparse.Namespace) -> int:
+    from api.reveal import json_string
+    from domain.personal import reveal
     from projections.audit import audit_trail, render
 
     try:
@@ -111,10 +113,13 @@ def audit(args: argparse.Namespace) -> int:
         if other is not None:
             raise CannotStart(f"{objective_id} is {other}", USAGE)
         entries = audit_trail(runtime.app, runtime.store, objective_id, viewer=None)
-    if args.json:
-        print(json.dumps([e.as_json() for e in entries], indent=2))
-    else:
-        print(render(entries))
+        # Personal texts are opened here, as the output leaves (domain/personal.py).
+        if args.json:
+            story = json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False)
+            story = reveal(story, runtime.personal_keys, json_string)
+        else:
+            story = reveal(render(entries), runtime.personal_keys)
+    print(story)
     return 0
 
 
