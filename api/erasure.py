@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from api.legacy_erasure import erase_legacy_texts
 from api.ports import Runtime
 from projections.personal_keys import scrub
 
@@ -28,10 +29,12 @@ class Erased:
 
     key: bool
     directory_entry: bool
+    legacy_events: int  # events whose plaintext personal fields were rewritten
 
 
 def erase_person(runtime: Runtime, organization_id: str, user_id: str) -> Erased:
     key = runtime.personal_keys.forget(organization_id, user_id)
     entry = runtime.people.forget(organization_id, user_id)
     scrub(runtime.store, "okr_people")
-    return Erased(key=key, directory_entry=entry)
+    legacy = erase_legacy_texts(runtime.app, runtime.store, organization_id, user_id)
+    return Erased(key=key, directory_entry=entry, legacy_events=legacy)

@@ -15,7 +15,11 @@ def erase(args: argparse.Namespace) -> int:
         erased = erase_person(runtime, args.org, args.user)
     found = [
         what
-        for what, was in (("key", erased.key), ("directory entry", erased.directory_entry))
+        for what, was in (
+            ("key", erased.key),
+            ("directory entry", erased.directory_entry),
+            (f"plaintext texts of {erased.legacy_events} older event(s)", erased.legacy_events),
+        )
         if was
     ]
     print(

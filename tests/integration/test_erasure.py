@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import glob
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from tests.e2e.test_webhooks import FIXTURES_DIR, Hook
 pytestmark = pytest.mark.kafka
 
 ORG = "acme"
+BYTEA = re.compile(rb"\\x((?:[0-9a-f]{2})+)")
 
 
 def pg_dump_binary() -> str:
@@ -56,7 +58,10 @@ def stored_bytes(settings: Settings) -> bytes:
             env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
         )
         assert b"okr_person_keys" in dumped.stdout  # the dump is of the service's database
-        return dumped.stdout
+        # bytea columns (the events' and snapshots' state) are dumped as hex: decoded too.
+        decoded = [bytes.fromhex(h.decode()) for h in BYTEA.findall(dumped.stdout)]
+        assert decoded  # the stored events are in the dump
+        return dumped.stdout + b"\n".join(decoded)
     files = [p for p in Path(settings.data_dir).rglob("*") if p.is_file()]
     assert any(p.name.endswith("-wal") for p in files) or files
     return b"".join(p.read_bytes() for p in files)
