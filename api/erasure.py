@@ -35,6 +35,6 @@ class Erased:
 def erase_person(runtime: Runtime, organization_id: str, user_id: str) -> Erased:
     key = runtime.personal_keys.forget(organization_id, user_id)
     entry = runtime.people.forget(organization_id, user_id)
-    scrub(runtime.store, "okr_people")
+    scrub(runtime.store, "okr_people", small=True)
     legacy = erase_legacy_texts(runtime.app, runtime.store, organization_id, user_id)
     return Erased(key=key, directory_entry=entry, legacy_events=legacy)

@@ -9,7 +9,7 @@ stores a text nobody can open: erased too).
 The key is deleted so that its bytes do not linger: on SQLite with
 ``secure_delete`` (freed pages are overwritten) and a WAL checkpoint that
 truncates the log; on PostgreSQL the table (small: one row a person) is
-vacuumed, so the dead row's bytes are gone from its pages. Backups and WAL
+rewritten by ``VACUUM FULL``, so the dead row's bytes are in no file of it. Backups and WAL
 archives taken before keep it: docs/privacy.md says what an operator does.
 """
 
@@ -101,17 +101,20 @@ class PersonalKeyStore:
                 "DELETE FROM okr_person_keys WHERE organization_id = :org AND user_id = :user",
                 wanted,
             )
-        scrub(self.store, "okr_person_keys")
+        scrub(self.store, "okr_person_keys", small=True)
         return found is not None
 
 
-def scrub(store: ViewStore, table: str) -> None:
-    """After a delete: no copy of the deleted rows' bytes stays in the database's files
-    (SQLite: the write-ahead log truncated; PostgreSQL: the table vacuumed)."""
+def scrub(store: ViewStore, table: str, *, small: bool = False) -> None:
+    """After a delete or an update: no copy of the old rows' bytes stays in the database's
+    files. SQLite (whose connection deleted with ``secure_delete``): the write-ahead log
+    truncated. PostgreSQL: the table vacuumed; a ``small`` one with ``VACUUM FULL``,
+    which writes the live rows into a new file (a plain VACUUM frees the dead rows'
+    space without overwriting it; FULL locks the table for the moment it takes)."""
     datastore = store.datastore  # type: ignore[attr-defined]
     if store.dialect == "sqlite":
         with datastore.get_connection(commit=True) as connection:  # outside a transaction
             connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return
     with datastore.get_connection() as connection:  # autocommit: VACUUM needs no transaction
-        connection.execute(f"VACUUM {table}")
+        connection.execute(f"VACUUM {'FULL ' if small else ''}{table}")
