@@ -7,7 +7,8 @@ What it removes, in this order:
    snapshots, read models, caches), in every process, since none caches keys;
 2. their directory entry (``api/people.py``), scrubbed like the key;
 3. personal texts they wrote before texts were sealed (legacy plaintext in
-   stored events), rewritten to ``[erased]`` (``api/legacy_erasure.py``).
+   stored events, snapshots and read models), rewritten to ``[erased]``
+   (``api/legacy_erasure.py``).
 
 The pseudonymous user id stays in the events (``actor``): history, time travel
 and every formula keep working. Erasing is idempotent, and erasing a user id
@@ -16,11 +17,14 @@ another organization also has touches only the caller's organization.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from api.legacy_erasure import erase_legacy_texts
 from api.ports import Runtime
 from projections.personal_keys import scrub
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,4 +41,13 @@ def erase_person(runtime: Runtime, organization_id: str, user_id: str) -> Erased
     entry = runtime.people.forget(organization_id, user_id)
     scrub(runtime.store, "okr_people", small=True)
     legacy = erase_legacy_texts(runtime.app, runtime.store, organization_id, user_id)
+    if legacy:
+        # This process's read models forget the aggregates they hold; other processes
+        # (API workers, `okr project` runners) hold theirs until restarted (docs/privacy.md).
+        runtime.follower.stale.set()
+        log.warning(
+            "erasure rewrote %d stored event(s) of legacy plaintext: restart the other"
+            " API workers and projection runners so no cached copy is written back",
+            legacy,
+        )
     return Erased(key=key, directory_entry=entry, legacy_events=legacy)
