@@ -81,8 +81,11 @@ class RevealPersonalTexts:
             body = b"".join(chunks)
             if _MARK in body and escape is not None:
                 body = await run_in_threadpool(self._revealed, body, escape)
-                headers = [h for h in start.get("headers", []) if h[0].lower() != b"content-length"]
+                replaced = (b"content-length", b"cache-control")
+                headers = [h for h in start.get("headers", []) if h[0].lower() not in replaced]
                 headers.append((b"content-length", str(len(body)).encode("ascii")))
+                # No HTTP cache may keep a personal text that a later erasure must reach.
+                headers.append((b"cache-control", b"no-store"))
                 start = {**start, "headers": headers}
             await send(start)
             await send({"type": "http.response.body", "body": body, "more_body": False})

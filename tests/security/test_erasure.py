@@ -98,6 +98,14 @@ def test_only_an_admin_of_the_organization_erases(api: Api) -> None:
     assert api.client.delete("/v1/users/zed").status_code == 401
 
 
+def test_an_answer_with_a_personal_text_is_not_to_be_cached(api: Api) -> None:
+    world = build(api)
+    answer = api.client.get(f"/v1/objectives/{world.objective}/notes", headers=world.ada)
+    assert SECRET in answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    assert int(answer.headers["content-length"]) == len(answer.content)
+
+
 def test_another_organization_sees_nothing_of_the_text(api: Api) -> None:
     world = build(api)
     answer = api.client.get(f"/v1/objectives/{world.objective}/notes", headers=world.eve)
