@@ -18,7 +18,7 @@ class NoteCommands(ObjectiveCommandsBase):
             c.objective_id,
             PhaseAction.NOTE,
             lambda o, _: o.add_note(
-                topic=c.topic, text=c.text, actor=actor.label, seal=self.seal_for(actor)
+                topic=c.topic, text=c.text, actor=actor.label, seal=self._seal_for(actor)
             ),
             c.expected_version,
             require_note_author,
@@ -36,7 +36,7 @@ class NoteCommands(ObjectiveCommandsBase):
                 improvements=c.improvements,
                 next_focus=c.next_focus,
                 actor=actor.label,
-                seal=self.seal_for(actor),
+                seal=self._seal_for(actor),
             ),
             c.expected_version,
         )

@@ -55,7 +55,7 @@ class ObjectiveCommandsBase(TeamCommands):
     # (entrypoints/bootstrap.py). None: a bare application keeps texts as written.
     personal_keys: PersonalKeys | None = None
 
-    def seal_for(self, actor: Actor) -> Seal:
+    def _seal_for(self, actor: Actor) -> Seal:
         """Seals a personal text with its author's key (asked for once, never cached)."""
         return sealer(self.personal_keys, actor.organization_id, actor.user_id)
 

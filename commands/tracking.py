@@ -40,7 +40,7 @@ class TrackingCommands(ObjectiveCommandsBase):
                 note=c.note,
                 at=self.clock(),
                 actor=actor.label,
-                seal=self.seal_for(actor),
+                seal=self._seal_for(actor),
             ),
             c.expected_version,
             may,
