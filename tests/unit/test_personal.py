@@ -81,3 +81,18 @@ def test_a_client_text_may_not_hold_the_marker() -> None:
     with pytest.raises(InvalidCommand, match="reserved marker"):
         required_text("text", f"{MARK}1:x")
     assert storable("okr sealed, not a marker")
+
+
+@given(texts)
+def test_a_revealed_text_is_written_as_the_answer_wants(text: str) -> None:
+    """What api/reveal.py writes in place of a sealed string: a JSON answer still parses
+    to the text; in HTML no character of it can end an element or an attribute."""
+    from api.reveal import html_text, json_string
+
+    key = new_key("acme")
+    answer = json.dumps({"text": seal(key, text)})
+    assert json.loads(reveal_with(answer, {key.key_id: key}, json_string)) == {"text": text}
+    page = f"<p title='{seal(key, text)}'>{seal(key, text)}</p>"
+    shown = reveal_with(page, {key.key_id: key}, html_text)
+    assert shown == f"<p title='{html_text(text)}'>{html_text(text)}</p>"
+    assert "'" not in html_text(text) and "<" not in html_text(text)
