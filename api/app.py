@@ -20,10 +20,12 @@ from api.http_metrics import HttpMetrics, install_metrics_page
 from api.lost_connection import LostConnection
 from api.ports import Runtime
 from api.request_context import RequestContext
+from api.reveal import RevealPersonalTexts
 from api.routers import (
     cycle_views,
     cycles,
     dashboard,
+    erasure,
     health,
     issues,
     objectives,
@@ -64,12 +66,16 @@ def create_app(
     app.state.runtime = runtime
     access_log.install()  # no query string (a token put there by mistake) is logged
     install_error_handlers(app)
-    for module in (health, teams, cycles, cycle_views, objectives, issues, webhook_registrations):
+    routers = (health, teams, cycles, cycle_views, objectives, issues, webhook_registrations)
+    for module in (*routers, erasure):
         app.include_router(module.router, prefix="/v1", dependencies=[StorableBody])
     app.include_router(users.router, prefix="/v1", dependencies=[StorableBody])  # people
     app.include_router(webhooks.router, prefix="/v1")  # signature first, then parsing
     app.include_router(dashboard.router)  # HTML pages at /dashboard, outside /v1
     install_metrics_page(app, metrics_registry)  # GET /metrics, no token (api/http_metrics.py)
+    # Innermost: every JSON and HTML answer, whoever made it, with its sealed personal
+    # texts opened (or "[erased]"), inside LostConnection's retry (api/reveal.py).
+    app.add_middleware(RevealPersonalTexts, keys=runtime.personal_keys)
     # A lost database connection: reads retried once, anything else 503 (never 500).
     app.add_middleware(LostConnection, revive=runtime.revive_connections)
     # Wraps every middleware below: a too long body is refused before anything

@@ -16,6 +16,7 @@ from api.tokens import TokenStore
 from api.webhook_registry import WebhookRegistry
 from commands.application import OkrApplication
 from projections.follower import Follower
+from projections.personal_keys import PersonalKeyStore
 from projections.store import ViewStore
 
 
@@ -73,6 +74,11 @@ class Runtime(Protocol):
 
     @property
     def webhooks(self) -> WebhookRegistry: ...
+
+    @property
+    def personal_keys(self) -> PersonalKeyStore:
+        """Each person's key for their personal texts (domain/personal.py)."""
+        ...
 
     @property
     def follower(self) -> Follower: ...

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictFloat, StrictInt
 
+from domain.personal import MARK
 from domain.text import storable
 
 TITLE_LIMIT = 500
@@ -28,6 +29,8 @@ def why_unstorable(text: str) -> str | None:
         return None
     if "\x00" in text:
         return "must not contain NUL characters"
+    if MARK in text:
+        return f"must not contain {MARK!r} (reserved for sealed personal texts)"
     return "must be valid Unicode (no unpaired surrogates)"
 
 

@@ -17,7 +17,9 @@ class NoteCommands(ObjectiveCommandsBase):
             actor,
             c.objective_id,
             PhaseAction.NOTE,
-            lambda o, _: o.add_note(topic=c.topic, text=c.text, actor=actor.label),
+            lambda o, _: o.add_note(
+                topic=c.topic, text=c.text, actor=actor.label, seal=self._seal_for(actor)
+            ),
             c.expected_version,
             require_note_author,
         )
@@ -34,6 +36,7 @@ class NoteCommands(ObjectiveCommandsBase):
                 improvements=c.improvements,
                 next_focus=c.next_focus,
                 actor=actor.label,
+                seal=self._seal_for(actor),
             ),
             c.expected_version,
         )

@@ -22,6 +22,7 @@ from domain.cycle import Cycle, PhaseAction
 from domain.errors import Conflict, InvalidCommand, NotFound
 from domain.key_result_locator import KeyResultLocator
 from domain.objective import Objective
+from domain.personal import PersonalKeys, Seal, sealer
 
 SubtreeHeight = Callable[[str, UUID, UUID, int], int]
 """``(organization_id, cycle_id, objective_id, bound)``: objectives on the longest
@@ -50,6 +51,13 @@ class ObjectiveCommandsBase(TeamCommands):
     # a moved objective's subtree comes from the objectives read model, which the
     # runtime wires in here (runtime/bootstrap.py) and the API lets catch up first.
     subtree_height: SubtreeHeight | None = None
+    # Where each person's key lives (domain/personal.py), wired by the runtime
+    # (entrypoints/bootstrap.py). None: a bare application keeps texts as written.
+    personal_keys: PersonalKeys | None = None
+
+    def _seal_for(self, actor: Actor) -> Seal:
+        """Seals a personal text with its author's key (asked for once, never cached)."""
+        return sealer(self.personal_keys, actor.organization_id, actor.user_id)
 
     @property
     def max_alignment_depth(self) -> int:

@@ -40,6 +40,7 @@ class TrackingCommands(ObjectiveCommandsBase):
                 note=c.note,
                 checked_in_at=self.clock(),
                 actor=actor.label,
+                seal=self._seal_for(actor),
             ),
             c.expected_version,
             may,

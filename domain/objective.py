@@ -32,6 +32,7 @@ from domain.key_result import (
     validate_new,
 )
 from domain.objective_readings import ObjectiveReadings
+from domain.personal import Seal, keep, seal_text
 from domain.text import TEXT_LIMIT, check_text, optional_text, required_text
 from domain.values import IssueStatus, ProgressMode, Visibility
 
@@ -271,6 +272,7 @@ class Objective(ObjectiveReadings, Aggregate):
         note: str | None,
         checked_in_at: datetime,
         actor: str,
+        seal: Seal = keep,
     ) -> None:
         self._require_active()
         kr = self._active_key_result(key_result_id)
@@ -286,7 +288,7 @@ class Objective(ObjectiveReadings, Aggregate):
             self.KeyResultCheckedIn,
             key_result_id=key_result_id,
             **values,
-            note=optional_text("note", note),
+            note=seal_text(seal, optional_text("note", note)),
             checked_in_at=checked_in_at,
             actor=actor,
         )
@@ -368,10 +370,12 @@ class Objective(ObjectiveReadings, Aggregate):
         )
         return True
 
-    def add_note(self, *, topic: str, text: str, actor: str) -> None:
+    def add_note(self, *, topic: str, text: str, actor: str, seal: Seal = keep) -> None:
         rules.note_topic(topic)
         clean = required_text("text", text, limit=TEXT_LIMIT)
-        self.trigger_event(self.NoteAdded, note_id=uuid4(), topic=topic, text=clean, actor=actor)
+        self.trigger_event(
+            self.NoteAdded, note_id=uuid4(), topic=topic, text=seal(clean), actor=actor
+        )
 
     def record_retrospective(
         self,
@@ -381,6 +385,7 @@ class Objective(ObjectiveReadings, Aggregate):
         improvements: str,
         next_focus: str,
         actor: str,
+        seal: Seal = keep,
     ) -> None:
         self._require_active()
         for key_result_id in scores:
@@ -389,9 +394,9 @@ class Objective(ObjectiveReadings, Aggregate):
         self.trigger_event(
             self.RetrospectiveRecorded,
             scores=clean,
-            problems=optional_text("problems", problems) or "",
-            improvements=optional_text("improvements", improvements) or "",
-            next_focus=optional_text("next_focus", next_focus) or "",
+            **rules.retrospective_texts(
+                seal, problems=problems, improvements=improvements, next_focus=next_focus
+            ),
             actor=actor,
         )
 

@@ -11,7 +11,8 @@ from uuid import UUID
 
 from domain.errors import InvalidCommand
 from domain.key_result import finite
-from domain.text import check_text
+from domain.personal import Seal, seal_text
+from domain.text import check_text, optional_text
 from domain.values import Level, NoteTopic, Visibility
 
 
@@ -63,3 +64,8 @@ def retrospective_scores(scores: Mapping[UUID, float]) -> dict[str, float]:
             raise InvalidCommand(f"score of {key_result_id} must be between 0 and 1")
         clean[str(key_result_id)] = value
     return clean
+
+
+def retrospective_texts(seal: Seal, **texts: str | None) -> dict[str, str]:
+    """A retrospective's answers, each checked, then sealed with its author's key."""
+    return {name: seal_text(seal, optional_text(name, text)) or "" for name, text in texts.items()}

@@ -3,15 +3,20 @@
 PostgreSQL refuses NUL in text and no encoder takes a lone surrogate; an
 event carrying either would be stored (JSON escapes it) and then stop every
 projection that tries to write it. So such text is refused at the door.
+
+Nor may a text hold the marker of a sealed personal text (``domain/personal.py``):
+answers reveal every sealed string in them, so a client who planted one (a
+copy of another person's) would be shown that person's text.
 """
 
 from __future__ import annotations
 
 from domain.errors import InvalidCommand
+from domain.personal import MARK
 
 
 def storable(value: str) -> bool:
-    if "\x00" in value:
+    if "\x00" in value or MARK in value:
         return False
     try:
         value.encode("utf-8")
@@ -23,7 +28,8 @@ def storable(value: str) -> bool:
 def check_text(name: str, value: str | None) -> str | None:
     if value is not None and not storable(value):
         raise InvalidCommand(
-            f"{name} contains characters that cannot be stored (NUL or lone surrogate)"
+            f"{name} contains characters that cannot be stored (NUL, lone surrogate,"
+            f" or the reserved marker {MARK!r})"
         )
     return value
 

@@ -24,6 +24,7 @@ from projections.cycles import CyclesView
 from projections.follower import Follower
 from projections.issue_links import IssueLinksView
 from projections.objectives import ObjectivesView
+from projections.personal_keys import PersonalKeyStore
 from projections.readmodel import ReadModel
 from projections.store import ViewStore, open_view_store, revive_pool
 from projections.teams import TeamsView
@@ -50,6 +51,7 @@ class Runtime:
     people: People
     webhooks: WebhookRegistry
     follower: Follower
+    personal_keys: PersonalKeyStore
     following: bool = field(default=False)
     closed: bool = field(default=False)
 
@@ -112,6 +114,9 @@ def build_runtime(
     store = open_view_store(views_env(settings))
     # Alignment depth: the write side asks the objectives read model what hangs below.
     app.subtree_height = partial(subtree_height, store)
+    # Personal texts are sealed with their author's key (domain/personal.py).
+    personal_keys = PersonalKeyStore(store)
+    app.personal_keys = personal_keys
     partition, partitions = share
     follower = Follower(
         app,
@@ -129,6 +134,7 @@ def build_runtime(
         people=People(store),
         webhooks=WebhookRegistry(store),
         follower=follower,
+        personal_keys=personal_keys,
     )
 
 

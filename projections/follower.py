@@ -89,6 +89,9 @@ class Follower:
         self.wake = threading.Event()
         self._urgent = threading.Event()
         self._stop = threading.Event()
+        self.stale = threading.Event()
+        """Set when stored events were rewritten (an erasure of legacy plaintext): the
+        models drop the aggregates they hold before the next batch."""
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -158,6 +161,10 @@ class Follower:
         lanes = self.lanes()
         self.parking.begin()  # read the parked events back; replay those asked to retry
         while not self._stop.is_set():
+            if self.stale.is_set():
+                self.stale.clear()
+                for model in self.models:
+                    model.reset()
             start = min(lane.position for lane in lanes)
             if until is not None and start >= until:
                 break

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from entrypoints.cli import history, processes, projections, snapshots, tokens, webhooks
+from entrypoints.cli import history, processes, projections, snapshots, tokens, users, webhooks
 from entrypoints.cli.common import Parser
 from entrypoints.errors import CannotStart
 
@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     )
     root.add_argument("--version", action="version", version=f"okr {package_version()}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (processes, history, projections, snapshots, webhooks, tokens):
+    for group in (processes, history, projections, snapshots, webhooks, tokens, users):
         group.add_commands(commands)
     return root
 

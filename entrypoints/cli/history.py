@@ -100,7 +100,9 @@ def what_else(runtime: Runtime, wanted: uuid.UUID) -> str | None:
 
 
 def audit(args: argparse.Namespace) -> int:
+    from api.reveal import json_string
     from domain.objective import Objective
+    from domain.personal import reveal
     from projections.audit import actors, audit_trail, render, with_names
 
     try:
@@ -116,10 +118,13 @@ def audit(args: argparse.Namespace) -> int:
         assert isinstance(objective, Objective)  # what_else said so
         names = runtime.people.names(objective.organization_id, actors(entries))
         entries = with_names(entries, names)
-    if args.json:
-        print(json.dumps([e.as_json() for e in entries], indent=2))
-    else:
-        print(render(entries))
+        # Personal texts are opened here, as the output leaves (domain/personal.py).
+        if args.json:
+            story = json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False)
+            story = reveal(story, runtime.personal_keys, json_string)
+        else:
+            story = reveal(render(entries), runtime.personal_keys)
+    print(story)
     return 0
 
 

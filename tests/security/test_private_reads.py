@@ -21,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.personal import reveal
 from entrypoints.bootstrap import Runtime
 from projections.audit import audit_trail
 from tests.e2e.test_api_support import Api, Headers
@@ -247,7 +248,9 @@ def test_okr_audit_is_an_operators_tool_and_tells_everything(api: Api) -> None:
     api.get(f"/objectives/{org.ivy_objective}", org.admin)  # caught up
     runtime = api.runtime
     entries = audit_trail(runtime.app, runtime.store, UUID(org.ivy_objective), viewer=None)
-    summaries = " ".join(e.summary for e in entries)
+    sealed = " ".join(e.summary for e in entries)
+    assert LEO_APPRAISAL not in sealed  # stored sealed; opened as `okr audit` prints it
+    summaries = reveal(sealed, runtime.personal_keys)
     assert LEO_APPRAISAL in summaries and IVY_CAREER in summaries
     moves = audit_trail(runtime.app, runtime.store, UUID(org.team_objective), viewer=None)
     assert any(org.child in e.summary for e in moves)
