@@ -20,6 +20,7 @@ from entrypoints.bootstrap import Runtime
 
 CORPUS_TABLES: list[str] = [
     "okr_people",  # the people directory: reads carry display names from it
+    "okr_person_keys",  # personal texts are sealed with these keys (SPEC §11)
 ]
 """Tables of the read-side store whose rows a corpus carries, one line each.
 

@@ -20,10 +20,25 @@ from fastapi.testclient import TestClient
 from entrypoints.bootstrap import Runtime
 
 ORG = "acme"
-USERS = {"ada": "admin", "mia": "member", "ivy": "member", "ci-bot": "integration"}
+USERS = {
+    "ada": "admin",
+    "mia": "member",
+    "ivy": "member",
+    "zoe": "member",
+    "ci-bot": "integration",
+}
 """Who acts in the story (user id → token role); the test makes tokens for them afresh."""
 
 CHECK_IN_CLOCK = datetime(2025, 2, 3, 9, 0, tzinfo=UTC)
+
+NAMES = {
+    "ada": "Ada Lovelace",
+    "mia": "Mia Hamm",
+    "ivy": "Ivy Baker",
+    "zoe": "Zoe Erased",
+    "ci-bot": "CI",
+}
+"""The people directory (PUT /v1/users); zoe writes texts and is then erased."""
 
 
 class Client:
@@ -68,6 +83,8 @@ def tell(api: Client, runtime: Runtime) -> dict[str, str]:
     clock = ticking(CHECK_IN_CLOCK, timedelta(hours=7))
     runtime.app.clock = lambda: next(clock)
     w = api.write
+    for user, name in NAMES.items():
+        w("PUT", f"/users/{user}", body={"display_name": name})
     cycle = w(
         "POST",
         "/cycles",
@@ -83,6 +100,7 @@ def tell(api: Client, runtime: Runtime) -> dict[str, str]:
     w("POST", f"/teams/{platform}/members", body={"user_id": "mia", "role": "manager"})
     w("POST", f"/teams/{platform}/members", body={"user_id": "ivy", "role": "member"})
     w("POST", f"/teams/{platform}/members", body={"user_id": "ivy", "role": "manager"})
+    w("POST", f"/teams/{platform}/members", body={"user_id": "zoe", "role": "manager"})
     w("POST", f"/cycles/{cycle}/phase", body={"phase": "drafting"})
 
     top = w(
@@ -237,6 +255,11 @@ def tell(api: Client, runtime: Runtime) -> dict[str, str]:
     w("POST", f"/objectives/{build}/notes", "mia", {"topic": "progress", "text": "On track."})
     w("POST", f"/objectives/{build}/notes", "mia", {"topic": "coaching", "text": "Pair on it."})
     w("POST", f"/objectives/{mine}/notes", "ivy", {"topic": "career", "text": "Aim: lead."})
+    # Zoe writes a note and a check-in note, then is forgotten (SPEC §11): her texts
+    # answer "[erased]" from here on, her name null, and every formula is unchanged.
+    w("POST", f"/objectives/{build}/notes", "zoe", {"topic": "progress", "text": "Zoe's note."})
+    check_in(build, coverage, "zoe", percent=61, status="on_track", note="Zoe's check-in.")
+    w("DELETE", "/users/zoe")
     w("POST", f"/cycles/{cycle}/phase", body={"phase": "retrospective"})
     w(
         "PUT",

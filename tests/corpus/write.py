@@ -37,7 +37,6 @@ HERE = Path(__file__).parent
 SNAPSHOT_INTERVAL = 3
 """Small, so that objectives and issues have several snapshots (each is read back)."""
 
-NAMES = {"ada": "Ada Lovelace", "mia": "Mia Hamm", "ivy": "Ivy Baker", "ci-bot": "CI"}
 
 
 def admin_url() -> str:
@@ -80,8 +79,6 @@ def written(backend: str) -> dict[str, Any]:
             runtime.start_following()
             with TestClient(create_app(runtime)) as client:
                 api = Client(client, runtime)
-                for user, name in NAMES.items():
-                    runtime.people.put(ORG, user, name, None)
                 ids = tell(api, runtime)
                 position = api.position
                 assert runtime.follower.wait_for(position, timeout=60), "the read models lag"
