@@ -49,7 +49,7 @@ def unknown_subtree(organization_id: str, cycle_id: UUID, objective_id: UUID, bo
 class ObjectiveCommandsBase(TeamCommands):
     # The write side knows each objective's parent, not its children: the height of
     # a moved objective's subtree comes from the objectives read model, which the
-    # runtime wires in here (runtime/bootstrap.py) and the API lets catch up first.
+    # runtime wires in here (entrypoints/bootstrap.py) and the API lets catch up first.
     subtree_height: SubtreeHeight | None = None
     # Where each person's key lives (domain/personal.py), wired by the runtime
     # (entrypoints/bootstrap.py). None: a bare application keeps texts as written.

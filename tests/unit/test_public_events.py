@@ -130,7 +130,7 @@ PUBLIC_FIELDS = {
     "Formed": {"organization_id", "name", "parent_id"},
     "MemberSet": {"user_id", "role"},
 }
-"""The documented public fields of every type (docs/15-parts/public-events.md)."""
+"""The documented public fields of every type (docs/read-side.md, "The public event shape")."""
 
 
 def _aggregates() -> list[type]:
