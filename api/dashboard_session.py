@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import dashboard_pages as render
 from api.ports import Runtime
+from api.request_context import answer_for
 from commands.actor import Actor
 from domain.values import TokenRole
 from domain.visibility import Viewer
@@ -154,6 +155,7 @@ class Session:
                 401,
             )
         else:
+            answer_for(request.scope, self.actor.organization_id)
             self.csrf = csrf_token(token)
 
     @property

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiError
 from api.ports import Runtime
-from api.request_context import ORGANIZATION
+from api.request_context import answer_for
 from api.schemas import unstorable
 from commands.actor import Actor
 from commands.application import OkrApplication
@@ -53,24 +53,26 @@ StoreDep = Annotated[ViewStore, Depends(get_store)]
 
 
 async def get_actor(
+    request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
-    actor = await _actor_of(runtime, credentials.credentials)
+    actor = await _actor_of(request, runtime, credentials.credentials)
     if actor is None:
         raise ApiError(401, "unknown, expired or revoked token")
     return actor
 
 
-async def _actor_of(runtime: Runtime, token: str) -> Actor | None:
-    """The token's actor; its organization goes into this request's log lines."""
+async def _actor_of(request: Request, runtime: Runtime, token: str) -> Actor | None:
+    """The token's actor; the answer is for its organization (log lines, and which
+    personal texts may open in it: ``api/reveal.py``)."""
     actor = runtime.tokens.cached(token)
     if actor is None:  # the database is asked off the event loop
         actor = await run_in_threadpool(runtime.tokens.authenticate, token)
     if actor is not None:
-        ORGANIZATION.set(actor.organization_id)
+        answer_for(request.scope, actor.organization_id)
     return actor
 
 
@@ -78,13 +80,14 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
 async def get_optional_actor(
+    request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
     """The token's actor where a token is optional (health): None for none or a bad one."""
     if credentials is None or not credentials.credentials:
         return None
-    return await _actor_of(runtime, credentials.credentials)
+    return await _actor_of(request, runtime, credentials.credentials)
 
 
 OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
+from typing import Any
 
 from api.body_limit import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,6 +42,26 @@ def request_id_of(scope: Scope) -> str:
                 return given
             break
     return uuid.uuid4().hex
+
+
+ANSWERED_FOR = "okr_answered_for"
+"""Where the request's scope state names the organization its answer is for."""
+
+
+def answer_for(scope: MutableMapping[str, Any], organization_id: str) -> None:
+    """Say whose answer this is: for log lines, and for ``api/reveal.py``, which opens
+    only that organization's personal texts. Kept in the scope's state as well as in
+    the context variable, because a plain ``def`` route or dependency runs in a
+    worker thread whose context changes never reach the middleware."""
+    scope.setdefault("state", {})[ANSWERED_FOR] = organization_id
+    ORGANIZATION.set(organization_id)
+
+
+def answered_for(scope: Mapping[str, Any]) -> str | None:
+    """The organization ``answer_for`` named (None: no authenticated reader)."""
+    state = scope.get("state")
+    found = state.get(ANSWERED_FOR) if isinstance(state, Mapping) else None
+    return found if isinstance(found, str) else None
 
 
 class RequestContext:

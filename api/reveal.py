@@ -24,6 +24,7 @@ import json
 from starlette.concurrency import run_in_threadpool
 
 from api.body_limit import ASGIApp, Message, Receive, Scope, Send
+from api.request_context import answered_for
 from domain.personal import MARK, Escape, PersonalKeys, reveal
 
 _MARK = MARK.encode("ascii")
@@ -57,6 +58,9 @@ class RevealPersonalTexts:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # One state dict for every layer below, even one that copies the scope: the
+        # route names the organization the answer is for there (``answer_for``).
+        scope.setdefault("state", {})
         start: Message | None = None
         escape: Escape | None = None
         chunks: list[bytes] = []
@@ -80,7 +84,7 @@ class RevealPersonalTexts:
                 return
             body = b"".join(chunks)
             if _MARK in body and escape is not None:
-                body = await run_in_threadpool(self._revealed, body, escape)
+                body = await run_in_threadpool(self._revealed, body, escape, answered_for(scope))
                 replaced = (b"content-length", b"cache-control")
                 headers = [h for h in start.get("headers", []) if h[0].lower() not in replaced]
                 headers.append((b"content-length", str(len(body)).encode("ascii")))
@@ -92,5 +96,6 @@ class RevealPersonalTexts:
 
         await self.app(scope, receive, held)
 
-    def _revealed(self, body: bytes, escape: Escape) -> bytes:
-        return reveal(body.decode("utf-8"), self.keys, escape).encode("utf-8")
+    def _revealed(self, body: bytes, escape: Escape, organization_id: str | None) -> bytes:
+        text = body.decode("utf-8")
+        return reveal(text, self.keys, escape, organization_id=organization_id).encode("utf-8")

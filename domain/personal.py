@@ -157,10 +157,20 @@ def reveal_with(text: str, keys: Mapping[str, PersonKey], escape: Escape) -> str
     return TOKEN.sub(opened, text)
 
 
-def reveal(text: str, store: PersonalKeys, escape: Escape = keep) -> str:
-    """``reveal_with`` the keys of ``store``, fetched in one query (none if no
-    sealed string is in ``text``)."""
+def reveal(
+    text: str, store: PersonalKeys, escape: Escape = keep, *, organization_id: str | None
+) -> str:
+    """``reveal_with`` the keys of ``store`` that belong to ``organization_id``, fetched
+    in one query (none if no sealed string is in ``text``).
+
+    Only the reader's own organization's texts open: an answer may echo what its
+    caller sent (a header in an error message), and a sealed string planted there
+    must not open with another organization's key. ``None`` (no known reader)
+    opens nothing.
+    """
     wanted = key_ids(text)
     if not wanted:
         return text
-    return reveal_with(text, store.keys(wanted), escape)
+    found = {} if organization_id is None else store.keys(wanted)
+    own = {k: key for k, key in found.items() if key.organization_id == organization_id}
+    return reveal_with(text, own, escape)

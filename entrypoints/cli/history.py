@@ -116,14 +116,15 @@ def audit(args: argparse.Namespace) -> int:
         entries = audit_trail(runtime.app, runtime.store, objective_id, viewer=None)
         objective: object = runtime.app.repository.get(objective_id)
         assert isinstance(objective, Objective)  # what_else said so
-        names = runtime.people.names(objective.organization_id, actors(entries))
+        owner = objective.organization_id
+        names = runtime.people.names(owner, actors(entries))
         entries = with_names(entries, names)
         # Personal texts are opened here, as the output leaves (domain/personal.py).
         if args.json:
             story = json.dumps([e.as_json() for e in entries], indent=2, ensure_ascii=False)
-            story = reveal(story, runtime.personal_keys, json_string)
+            story = reveal(story, runtime.personal_keys, json_string, organization_id=owner)
         else:
-            story = reveal(render(entries), runtime.personal_keys)
+            story = reveal(render(entries), runtime.personal_keys, organization_id=owner)
     print(story)
     return 0
 

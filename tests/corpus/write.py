@@ -38,7 +38,6 @@ SNAPSHOT_INTERVAL = 3
 """Small, so that objectives and issues have several snapshots (each is read back)."""
 
 
-
 def admin_url() -> str:
     return os.environ.get("OKR_TEST_DATABASE_URL", "postgresql://okr:okr@127.0.0.1:15432/okr_test")
 

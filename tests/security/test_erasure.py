@@ -113,6 +113,31 @@ def test_another_organization_sees_nothing_of_the_text(api: Api) -> None:
     assert SECRET not in answer.text
 
 
+@pytest.mark.parametrize("org", ["globex", "acme", None])
+def test_a_sealed_string_echoed_back_opens_only_for_its_own_organization(
+    api: Api, org: str | None
+) -> None:
+    """An error message may echo what the caller sent (an If-Match header, which no body
+    rule sees). Eve of globex plants Zed's sealed note there: the echo must not open with
+    acme's key. Nor for no one (no token); for acme's own admin it may: the text is hers
+    to read anyway."""
+    world = build(api)
+    headers = {"If-Match": world.sealed}
+    if org == "globex":
+        headers |= world.eve
+    elif org == "acme":
+        headers |= world.ada
+    answer = api.client.patch(
+        f"/v1/objectives/{world.objective}", headers=headers, json={"title": "x"}
+    )
+    assert 400 <= answer.status_code < 500
+    if org == "acme":
+        return  # seen in acme's own answers anyway; nothing further to hold
+    assert SECRET not in answer.text, answer.text
+    page = api.client.get("/dashboard/", headers={"If-Match": world.sealed} | world.eve)
+    assert SECRET not in page.text
+
+
 @pytest.mark.parametrize("where", ["note", "title", "check_in", "retrospective"])
 def test_a_sealed_string_in_a_request_is_refused(api: Api, where: str) -> None:
     """Mia pastes Zed's sealed note (as if she had seen it) into her own texts, and a

@@ -250,7 +250,7 @@ def test_okr_audit_is_an_operators_tool_and_tells_everything(api: Api) -> None:
     entries = audit_trail(runtime.app, runtime.store, UUID(org.ivy_objective), viewer=None)
     sealed = " ".join(e.summary for e in entries)
     assert LEO_APPRAISAL not in sealed  # stored sealed; opened as `okr audit` prints it
-    summaries = reveal(sealed, runtime.personal_keys)
+    summaries = reveal(sealed, runtime.personal_keys, organization_id="acme")
     assert LEO_APPRAISAL in summaries and IVY_CAREER in summaries
     moves = audit_trail(runtime.app, runtime.store, UUID(org.team_objective), viewer=None)
     assert any(org.child in e.summary for e in moves)
