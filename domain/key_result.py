@@ -41,6 +41,29 @@ def issue_ref(tracker: str, issue_key: str) -> str:
     return f"{tracker}:{issue_key}"
 
 
+LINKED_ESTIMATE = "linked_estimate"
+"""Where a linked issue keeps the estimate given when linking, once the tracker's
+first estimate has replaced it in ``estimate`` (SPEC §16: a cleared estimate
+falls back to it)."""
+
+
+def remember_linked_estimate(linked: dict[str, Any]) -> None:
+    """Keep the estimate given when linking before a tracker's estimate replaces it.
+
+    Until the first issue status change, a linked issue's ``estimate`` is the
+    one given when linking (``IssueLinked``), so it is saved then; a link made
+    again starts afresh. A state saved before this existed keeps its current
+    estimate as the fallback, the best it still knows.
+    """
+    linked.setdefault(LINKED_ESTIMATE, linked.get("estimate"))
+
+
+def linked_estimate(linked: dict[str, Any]) -> float | None:
+    """The estimate given when linking (None: none was given, the issue counts as 1)."""
+    value = linked.get(LINKED_ESTIMATE, linked.get("estimate"))
+    return None if value is None else float(value)
+
+
 @dataclass
 class KeyResult:
     id: str

@@ -46,11 +46,13 @@ from consumers.trackers._common import (
     first_time,
     header,
     hex_signature_matches,
+    keep_unless_given,
     require_text,
     signed_content_id,
     to_estimate,
     to_utc,
 )
+from consumers.trackers.mapping import DEFAULT_MAPPING, TrackerMapping
 
 __all__ = ["TRACKER", "adapt", "verify"]
 
@@ -163,7 +165,11 @@ def _story_points(payload: Mapping[str, Any], issue: Mapping[str, Any]) -> float
     return None
 
 
-def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
+def adapt(
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str],
+    mapping: TrackerMapping = DEFAULT_MAPPING,
+) -> IssueEvent:
     """The canonical event for one ``jira:issue_created`` / ``jira:issue_updated``.
 
     Raises ``UnsupportedPayload`` for any other webhook event (or a payload
@@ -203,7 +209,7 @@ def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
         occurred_at=occurred_at,
         title=as_text(fields.get("summary")),
         url=_browse_url(issue, key),
-        estimate=_story_points(payload, issue),
+        estimate=keep_unless_given(_story_points(payload, issue)),
     )
 
 

@@ -35,10 +35,12 @@ from consumers.trackers._common import (
     first_time,
     header,
     hex_signature_matches,
+    keep_unless_given,
     signed_content_id,
     to_estimate,
     to_utc,
 )
+from consumers.trackers.mapping import DEFAULT_MAPPING, TrackerMapping
 
 __all__ = ["TRACKER", "adapt", "verify"]
 
@@ -80,7 +82,11 @@ def _status(data: Mapping[str, Any]) -> tuple[IssueStatusName, str | None]:
     return mapped, as_text(dig(data, "state", "name"))
 
 
-def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
+def adapt(
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str],
+    mapping: TrackerMapping = DEFAULT_MAPPING,
+) -> IssueEvent:
     """The canonical event for one Linear ``Issue`` create/update webhook.
 
     Raises ``UnsupportedPayload`` for other entity types and for ``remove``,
@@ -124,7 +130,7 @@ def adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
         occurred_at=occurred_at,
         title=as_text(data.get("title")),
         url=as_text(data.get("url")) or as_text(payload.get("url")),
-        estimate=to_estimate(data.get("estimate")),
+        estimate=keep_unless_given(to_estimate(data.get("estimate"))),
     )
 
 
