@@ -66,6 +66,7 @@ __all__ = [
     "ProjectItems",
     "adapt",
     "issue_node",
+    "project_item_node",
     "verify",
 ]
 
@@ -143,6 +144,14 @@ def issue_node(payload: Mapping[str, Any]) -> tuple[str, str] | None:
     if node is None or repository is None or not isinstance(number, int):
         return None
     return node, f"{repository}#{number}"
+
+
+def project_item_node(payload: Mapping[str, Any]) -> str | None:
+    """The issue node id of a ``projects_v2_item`` delivery, else ``None``."""
+    item = as_mapping(payload.get("projects_v2_item"))
+    if item is None or as_text(item.get("content_type")) != "Issue":
+        return None
+    return as_text(item.get("content_node_id"))
 
 
 def _status(
