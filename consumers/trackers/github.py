@@ -233,7 +233,12 @@ def adapt(
         TRACKER, dig(payload, "repository", "full_name"), "repository.full_name"
     )
     number = require_int(TRACKER, issue.get("number"), "issue.number")
-    state = require_text(TRACKER, issue.get("state"), "issue.state").lower()
+    state = as_text(issue.get("state"))
+    if state is None and action not in _LEAVING_ACTIONS:
+        # octokit's pinned/unpinned examples carry no state: a genuine delivery
+        # that says nothing of the status (ignored, not refused).
+        raise UnsupportedPayload(f"github: issues.{action} without the issue's state")
+    state = (state or "").lower()
     labels = _label_names(issue) or []
     node = as_text(issue.get("node_id"))
     if action in _LEAVING_ACTIONS:

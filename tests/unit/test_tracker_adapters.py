@@ -739,7 +739,6 @@ REQUIRED = [
     ("github", "issues.opened.json", ("repository", "full_name")),
     ("github", "issues.opened.json", ("repository",)),
     ("github", "issues.opened.json", ("issue", "number")),
-    ("github", "issues.opened.json", ("issue", "state")),
     ("gitlab", "issue_hook.issue_closed.2016.zulip.json", ("object_attributes",)),
     ("gitlab", "issue_hook.issue_closed.2016.zulip.json", ("object_attributes", "iid")),
     ("gitlab", "issue_hook.issue_closed.2016.zulip.json", ("object_attributes", "state")),
