@@ -443,3 +443,63 @@ def test_the_webhook_and_the_issue_events_endpoint_store_the_same_events(
     # GitLab: weight 3, null (cleared), absent (kept); GitHub: no points label
     # (cleared: GitHub lists every label), then "points: 3".
     assert said == [(3.0, False), (None, True), (None, False), (None, True), (3.0, False)]
+
+
+@pytest.mark.kafka
+def test_through_kafka_the_consumer_reads_the_events_the_webhook_adapted(tmp_path: Path) -> None:
+    """The Kafka path carries the canonical event the webhook adapted (one
+    conversion): read back from the broker, each message parses to exactly
+    ``consumers.trackers.adapt`` of its delivery, "cleared" and "not said"
+    estimates included (an absent key stays absent on the wire)."""
+    import time
+    import uuid
+
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.admin import KafkaAdminClient
+
+    from api.routers import webhooks
+    from consumers.issue_event import parse_issue_event
+    from tests.conftest import KAFKA_BOOTSTRAP
+
+    topic = f"okr.test.tracker-deliveries.{uuid.uuid4().hex[:10]}"
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=10_000)
+    admin.create_topics({topic: {"num_partitions": 1, "replication_factor": 1}})
+    settings = embedded_settings(tmp_path).model_copy(
+        update={"kafka_bootstrap": KAFKA_BOOTSTRAP, "kafka_topic": topic}
+    )
+    runtime = build_runtime(settings)
+    app = create_app(runtime)
+    deliveries = [
+        work_item(weight=3, updated_at="2014-01-01T00:00:00Z"),
+        work_item(weight=None, updated_at="2014-01-02T00:00:00Z"),
+        work_item(updated_at="2014-01-03T00:00:00Z"),
+    ]
+    del deliveries[2]["object_attributes"]["weight"]
+    try:
+        with TestClient(app) as client:
+            client.runtime = runtime  # type: ignore[attr-defined]
+            hook = Hook(client, "gitlab")
+            for payload in deliveries:
+                assert hook.post(payload).status_code == 202
+            assert {e["outcome"] for e in hook.log()} == {"published"}
+            webhooks.close_webhook_publisher(app)
+        reader = KafkaConsumer(bootstrap_servers=KAFKA_BOOTSTRAP, enable_auto_commit=False)
+        try:
+            partition = TopicPartition(topic, 0)
+            reader.assign([partition])
+            reader.seek_to_beginning(partition)
+            records: list[Any] = []
+            deadline = time.monotonic() + 20
+            while len(records) < len(deliveries) and time.monotonic() < deadline:
+                for batch in reader.poll(timeout_ms=500).values():
+                    records.extend(batch)
+        finally:
+            reader.close()
+        assert [parse_issue_event(r.value) for r in records] == [
+            adapt("gitlab", payload, {}) for payload in deliveries
+        ]
+        assert b'"estimate":null' in records[1].value and b'"estimate"' not in records[2].value
+    finally:
+        runtime.close()
+        admin.delete_topics([topic])
+        admin.close()
