@@ -156,7 +156,9 @@ def test_a_cleared_estimate_falls_back_to_the_one_given_when_linking(w: World) -
     assert linked(w, obj, kr, "a#1")["estimate"] == linked(w, obj, kr, "a#2")["estimate"] == 3.0
     # Said nothing: both keep 3. Cleared: back to the link's 5, and to none (counts 1).
     for key in ("a#1", "a#2"):
-        w.app.report_issue_event(INTEGRATION, report(f"keep-{key}", "todo", issue_key=key, minutes=1))
+        w.app.report_issue_event(
+            INTEGRATION, report(f"keep-{key}", "todo", issue_key=key, minutes=1)
+        )
     assert linked(w, obj, kr, "a#1")["estimate"] == 3.0
     for key in ("a#1", "a#2"):
         w.app.report_issue_event(
