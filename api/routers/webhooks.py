@@ -42,6 +42,7 @@ from api.deps import RuntimeDep
 from api.errors import ApiError, ErrorResponse
 from api.ports import Runtime
 from api.webhook_deliveries import Outcome
+from api.webhook_project_items import RegistrationItems
 from api.webhook_registry import WebhookRegistration
 from commands.actor import Actor
 from commands.issue_event import IssueEvent
@@ -195,6 +196,7 @@ def _receive(
             raise
 
     items = runtime.webhooks.project_items.of(registration.registration_id)
+    _learn_github_issue(adapter, payload, items)
     try:
         # The one conversion (consumers.trackers.adapt), with the registration's mapping.
         event = adapt(adapter.name, payload, headers, registration.tracker_mapping, items)
@@ -206,7 +208,7 @@ def _receive(
         raise ApiError(400, invalid.reason) from None
     except DATABASE_UNAVAILABLE:
         raise ApiError(503, "the database is unavailable; retry the delivery") from None
-    _remember_github_items(adapter, payload, event, items)
+    _remember_column(adapter, payload, event, items)
 
     organization = registration.organization_id
     if runtime.settings.kafka_bootstrap:
@@ -259,19 +261,31 @@ class _Delivery:
             )
 
 
-def _remember_github_items(
-    adapter: TrackerAdapter, payload: dict[str, Any], event: IssueEvent, items: Any
+def _learn_github_issue(
+    adapter: TrackerAdapter, payload: dict[str, Any], items: RegistrationItems
 ) -> None:
-    """What a GitHub delivery teaches about Projects items (``api/webhook_project_items``)."""
+    """Remember the node id of the issue a GitHub issues delivery names, mapped or
+    not (``api/webhook_project_items``): a later board move finds its issue."""
     if adapter.name != github.TRACKER:
         return
+    learned = github.issue_node(payload)
+    if learned is None:
+        return
     try:
-        learned = github.issue_node(payload)
-        if learned is not None:
-            items.learn_issue(*learned)
-        node = github.project_item_node(payload)
-        if node is not None:
-            items.remember_column(node, event.status)
+        items.learn_issue(*learned)
+    except DATABASE_UNAVAILABLE:
+        raise ApiError(503, "the database is unavailable; retry the delivery") from None
+
+
+def _remember_column(
+    adapter: TrackerAdapter, payload: dict[str, Any], event: IssueEvent, items: RegistrationItems
+) -> None:
+    """The status a board move gave the issue, for its later issues deliveries."""
+    node = github.project_item_node(payload) if adapter.name == github.TRACKER else None
+    if node is None:
+        return
+    try:
+        items.remember_column(node, event.status)
     except DATABASE_UNAVAILABLE:
         raise ApiError(503, "the database is unavailable; retry the delivery") from None
 

@@ -138,7 +138,9 @@ def _label_names(issue: Mapping[str, Any]) -> list[str] | None:
 def issue_node(payload: Mapping[str, Any]) -> tuple[str, str] | None:
     """``(node id, issue key)`` of an ``issues`` delivery, for ``ProjectItems`` to learn."""
     issue = as_mapping(payload.get("issue"))
-    node = as_text(dig(issue, "node_id"))
+    if issue is None or issue.get("pull_request") is not None or "projects_v2_item" in payload:
+        return None
+    node = as_text(issue.get("node_id"))
     repository = as_text(dig(payload, "repository", "full_name"))
     number = dig(issue, "number")
     if node is None or repository is None or not isinstance(number, int):

@@ -503,3 +503,19 @@ def test_through_kafka_the_consumer_reads_the_events_the_webhook_adapted(tmp_pat
         runtime.close()
         admin.delete_topics([topic])
         admin.close()
+
+
+def test_an_ignored_issues_delivery_still_names_its_issue_for_the_board(
+    make_client: Client,
+) -> None:
+    hook = Hook(make_client(), "github")
+    pinned = octokit("issues", "pinned")  # no state: ignored, but it names the issue
+    assert hook.post(pinned, "issues").status_code == 202
+    edited = octokit("projects_v2_item", "edited")
+    edited["projects_v2_item"].update(
+        content_type="Issue", content_node_id=pinned["issue"]["node_id"]
+    )
+    edited["changes"]["field_value"].update({"field_name": "Status", "to": {"name": "Done"}})
+    assert hook.post(edited, "projects_v2_item").status_code == 200
+    key = f"{pinned['repository']['full_name']}#{pinned['issue']['number']}"
+    assert hook.issue(key).status == "done"
