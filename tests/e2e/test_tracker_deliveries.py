@@ -90,6 +90,7 @@ def make_client(tmp_path: Path) -> Iterator[Client]:
 
     def make() -> TestClient:
         runtime = build_runtime(embedded_settings(tmp_path / f"rt{len(opened)}"))
+        runtime.start_following()  # read models follow the log in-process
         client = TestClient(create_app(runtime))
         client.__enter__()
         client.runtime = runtime  # type: ignore[attr-defined]
@@ -385,8 +386,22 @@ def test_gitlab_weight_null_clears_and_absent_keeps(make_client: Client) -> None
     del without["object_attributes"]["weight"]
     hook.post(without)
     assert kr_estimates(hook.runtime, objective, kr) == {"gitlabhq/gitlab-test#23": 3.0}
-    hook.post(work_item(weight=None, updated_at=next(times)))
+    cleared = hook.post(work_item(weight=None, updated_at=next(times)))
     assert kr_estimates(hook.runtime, objective, kr) == {"gitlabhq/gitlab-test#23": 4.0}
+    assert hook.issue("gitlabhq/gitlab-test#23").estimate is None
+    # The read model empties it too (it kept the old one while None meant "keep").
+    _, token = hook.runtime.tokens.create("acme", "ada", "admin")
+    read = hook.client.get(
+        "/v1/issues",
+        params={
+            "tracker": "gitlab",
+            "issue_key": "gitlabhq/gitlab-test#23",
+            "min_position": cleared.json()["position"],
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert read.status_code == 200, read.text
+    assert read.json()["estimate"] is None
 
 
 # ------------------------------------------------------------ one conversion
