@@ -7,7 +7,8 @@ Status comes from ``data.state.type``, which every Linear workflow state has
 whatever the team named it: ``triage``/``backlog``/``unstarted`` → ``todo``,
 ``started`` → ``in_progress``, ``completed`` → ``done``, ``canceled`` →
 ``cancelled`` (Linear files duplicates under a canceled-type state too). An
-unknown type is an ``InvalidIssueEvent`` rather than a guess.
+unknown type is ignored (``UnsupportedPayload``), not guessed and never
+refused (SPEC §16).
 
 Only ``type: "Issue"`` with action ``create`` or ``update`` is a status
 event; ``remove`` (deleted or archived away) and other entity types
@@ -78,7 +79,7 @@ def _status(data: Mapping[str, Any]) -> tuple[IssueStatusName, str | None]:
         raise InvalidIssueEvent("linear: data.state.type is missing")
     mapped = _STATE_TYPE_STATUS.get(state_type.lower())
     if mapped is None:
-        raise InvalidIssueEvent(f"linear: unknown data.state.type {state_type!r}")
+        raise UnsupportedPayload(f"linear: data.state.type {state_type[:64]!r} is not mapped")
     return mapped, as_text(dig(data, "state", "name"))
 
 

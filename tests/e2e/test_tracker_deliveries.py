@@ -59,6 +59,9 @@ class Hook:
 
     def post(self, payload: Any, event: str | None = None) -> Response:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        if self.tracker == "linear":
+            digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
+            return self.client.post(self.url, content=body, headers={"Linear-Signature": digest})
         if self.tracker == "github":
             digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
             headers = {"X-Hub-Signature-256": f"sha256={digest}"}
@@ -534,3 +537,33 @@ def test_an_ignored_issues_delivery_still_names_its_issue_for_the_board(
     assert hook.post(edited, "projects_v2_item").status_code == 200
     key = f"{pinned['repository']['full_name']}#{pinned['issue']['number']}"
     assert hook.issue(key).status == "done"
+
+
+def test_a_linear_issue_in_a_state_type_never_seen_is_ignored_not_refused(
+    make_client: Client,
+) -> None:
+    """Issue 16: answered 422 before (seen failing); Linear retries, then disables."""
+    import time
+
+    hook = Hook(make_client(), "linear")
+    delivery = {
+        "type": "Issue",
+        "action": "update",
+        "data": {
+            "identifier": "ENG-7",
+            "title": "Ship SSO",
+            "state": {"type": "paused", "name": "Paused"},
+            "updatedAt": "2026-01-02T10:00:00Z",
+        },
+        "webhookTimestamp": int(time.time() * 1000),
+    }
+    answer = hook.post(delivery)
+    assert answer.status_code == 202, answer.text
+    assert hook.log() == [
+        {
+            "outcome": "ignored",
+            "kind": "Issue",
+            "action": "update",
+            "reason": "linear: data.state.type 'paused' is not mapped",
+        }
+    ]
