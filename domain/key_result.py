@@ -64,6 +64,19 @@ def linked_estimate(linked: dict[str, Any]) -> float | None:
     return None if value is None else float(value)
 
 
+def reported_estimate(
+    linked: dict[str, Any], estimate: float | None, cleared: bool
+) -> float | None:
+    """A linked issue's estimate after a tracker's report (SPEC §16): the number it
+    gives; if it cleared it, the estimate given when linking; else the last one."""
+    if estimate is not None:
+        return float(estimate)
+    if cleared:
+        return linked_estimate(linked)
+    value = linked["estimate"]
+    return None if value is None else float(value)
+
+
 @dataclass
 class KeyResult:
     id: str

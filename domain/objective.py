@@ -27,7 +27,7 @@ from domain.key_result import (
     clean_edit,
     finite,
     issue_ref,
-    linked_estimate,
+    reported_estimate,
     validate_link,
     validate_new,
 )
@@ -351,24 +351,13 @@ class Objective(ObjectiveReadings, Aggregate):
         actor: str,
         estimate_cleared: bool = False,
     ) -> bool:
-        """Moves the KR's view of a linked issue; False when nothing would change.
-
-        ``estimate`` None keeps the KR's estimate of the issue, unless
-        ``estimate_cleared`` (the tracker cleared it, SPEC §16): then it falls
-        back to the estimate given when linking (None counts as 1).
-        """
+        """Moves the KR's view of a linked issue; False when nothing would change."""
         kr = self.key_results.get(str(key_result_id))
         if kr is None or not kr.has_issue(tracker, issue_key):
             return False
         IssueStatus(status)
         linked = kr.issues[issue_ref(tracker, issue_key)]
-        new_estimate: float | None
-        if estimate is not None:
-            new_estimate = float(estimate)
-        elif estimate_cleared:
-            new_estimate = linked_estimate(linked)
-        else:
-            new_estimate = linked["estimate"]
+        new_estimate = reported_estimate(linked, estimate, estimate_cleared)
         if linked["status"] == status and linked["estimate"] == new_estimate:
             return False
         self.trigger_event(
