@@ -567,3 +567,14 @@ def test_a_linear_issue_in_a_state_type_never_seen_is_ignored_not_refused(
             "reason": "linear: data.state.type 'paused' is not mapped",
         }
     ]
+
+
+def test_a_stale_signed_linear_delivery_is_refused_and_logged(make_client: Client) -> None:
+    hook = Hook(make_client(), "linear")
+    stale = {"type": "Issue", "action": "update", "data": {}, "webhookTimestamp": 1_000}
+    answer = hook.post(stale)
+    assert answer.status_code == 401, answer.text
+    assert [e["outcome"] for e in hook.log()] == ["rejected-stale"]
+    unsigned = hook.client.post(hook.url, content=json.dumps(stale).encode())
+    assert unsigned.status_code == 401
+    assert len(hook.log()) == 1  # an unsigned delivery is never logged
