@@ -14,13 +14,19 @@ logged; whoever can read the read-model database can read it, exactly as
 they could rewrite the event store. Rotating replaces it in one UPDATE, so
 the old one stops working at once in every process (nothing caches it).
 
-``mapping`` is accepted and stored for SPEC §16 (per-registration status
-mappings); nothing reads it yet.
+``mapping`` (SPEC §16) is the registration's ``TrackerMapping``: checked by
+``consumers.trackers.mapping.mapping_from_json`` (the one home of its rules)
+and stored as its normalised JSON. A row written before those rules whose
+JSON is a plain ``{label: status}`` object reads as those labels; anything
+else it held reads as no mapping (the stored text is left untouched).
+
+The registry also owns the tables that live and die with a registration:
+its delivery log (``api/webhook_deliveries.py``) and what its GitHub
+deliveries said of Projects items (``api/webhook_project_items.py``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -30,12 +36,27 @@ from typing import Any, Final
 
 from eventsourcing.persistence import IntegrityError
 
+from api.webhook_deliveries import DeliveryLog
+from api.webhook_mappings import (
+    MAX_MAPPING_CHARS,
+    MAX_MAPPING_DEPTH,
+    normalised_mapping,
+    stored_mapping,
+)
+from api.webhook_project_items import WebhookProjectItems
+from consumers.trackers.mapping import (
+    DEFAULT_MAPPING,
+    InvalidMapping,
+    TrackerMapping,
+    mapping_from_json,
+)
 from projections.store import Tx, ViewStore
 
 __all__ = [
     "MAX_MAPPING_CHARS",
     "MAX_MAPPING_DEPTH",
     "BadCursor",
+    "InvalidMapping",
     "RegistrationPage",
     "WebhookRegistration",
     "WebhookRegistry",
@@ -54,13 +75,6 @@ DDL: Final = (
     "CREATE INDEX IF NOT EXISTS okr_webhook_registrations_by_org"
     " ON okr_webhook_registrations (organization_id, created_at, registration_id)",
 )
-
-MAX_MAPPING_CHARS: Final = 65_536
-"""A §16 mapping is a few label and status names; 64 KiB of JSON is far beyond that."""
-
-MAX_MAPPING_DEPTH: Final = 16
-"""Nesting of a mapping (labels → statuses is two levels). A deeper document
-would be refused by the JSON encoder on every later read of the list."""
 
 _ID_BYTES: Final = 16  # 128 random bits: not to be found by trying
 _SECRET_BYTES: Final = 32
@@ -89,6 +103,14 @@ class WebhookRegistration:
     @property
     def url(self) -> str:
         return delivery_path(self.tracker, self.registration_id)
+
+    @property
+    def tracker_mapping(self) -> TrackerMapping:
+        """What the adapters read (``DEFAULT_MAPPING`` without one)."""
+        try:
+            return mapping_from_json(self.mapping)
+        except InvalidMapping:  # not reachable through _registration; kept total
+            return DEFAULT_MAPPING
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,27 +150,13 @@ def check_position(after: list[object]) -> tuple[str, str]:
     return str(after[0]), str(after[1])
 
 
-def _depth(value: Any) -> int:
-    """How deeply ``value`` nests (a scalar is 0), without recursion."""
-    deepest, pending = 0, [(value, 0)]
-    while pending:
-        item, level = pending.pop()
-        children = (
-            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        )
-        for child in children:
-            pending.append((child, level + 1))
-        deepest = max(deepest, level + (1 if isinstance(item, dict | list) else 0))
-    return deepest
-
-
 _COLUMNS: Final = (
     "registration_id, organization_id, tracker, secret, mapping, created_at, rotated_at"
 )
 
 
 def _registration(row: Mapping[str, Any]) -> WebhookRegistration:
-    mapping = json.loads(row["mapping"]) if row["mapping"] is not None else None
+    mapping = stored_mapping(row["mapping"])
     return WebhookRegistration(
         registration_id=row["registration_id"],
         organization_id=row["organization_id"],
@@ -170,6 +178,8 @@ class WebhookRegistry:
 
     def __init__(self, store: ViewStore) -> None:
         self.store = store
+        self.deliveries = DeliveryLog(store)
+        self.project_items = WebhookProjectItems(store)
         try:
             self._create_table()
         except IntegrityError:
@@ -181,6 +191,8 @@ class WebhookRegistry:
         with self.store.transaction() as tx:
             for statement in DDL:
                 tx.execute(statement)
+        self.deliveries.create_table()
+        self.project_items.create_table()
 
     def create(
         self, organization_id: str, tracker: str, mapping: dict[str, Any] | None = None
@@ -188,26 +200,13 @@ class WebhookRegistry:
         """A new registration with a fresh id and secret (the secret is shown once)."""
         if not organization_id.strip():
             raise ValueError("organization must not be empty")
-        stored_mapping = None
-        if mapping is not None:
-            if _depth(mapping) > MAX_MAPPING_DEPTH:
-                raise ValueError(f"mapping nests deeper than {MAX_MAPPING_DEPTH} levels")
-            try:
-                stored_mapping = json.dumps(
-                    mapping, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-                )
-            except ValueError:
-                raise ValueError(
-                    "mapping holds a number JSON cannot carry (NaN, Infinity)"
-                ) from None
-            if len(stored_mapping) > MAX_MAPPING_CHARS:
-                raise ValueError(f"mapping is over {MAX_MAPPING_CHARS} characters of JSON")
+        mapping_text = normalised_mapping(mapping)  # InvalidMapping is a ValueError
         registration = WebhookRegistration(
             registration_id=secrets.token_hex(_ID_BYTES),
             organization_id=organization_id,
             tracker=tracker,
             secret=_new_secret(),
-            mapping=mapping,
+            mapping=stored_mapping(mapping_text),
             created_at=_now(),
             rotated_at=None,
         )
@@ -220,7 +219,7 @@ class WebhookRegistry:
                     "org": organization_id,
                     "tracker": tracker,
                     "secret": registration.secret,
-                    "mapping": stored_mapping,
+                    "mapping": mapping_text,
                     "at": registration.created_at,
                 },
             )
@@ -293,8 +292,27 @@ class WebhookRegistry:
             rotated = _select(tx, registration_id, organization_id)
         return rotated
 
+    def set_mapping(
+        self,
+        registration_id: str,
+        organization_id: str | None,
+        mapping: dict[str, Any] | None,
+    ) -> WebhookRegistration | None:
+        """Replace the registration's mapping (checked first: ``InvalidMapping``)."""
+        if not _plausible_id(registration_id):
+            return None
+        stored = normalised_mapping(mapping)
+        with self.store.transaction() as tx:
+            tx.execute(
+                f"UPDATE okr_webhook_registrations SET mapping = :mapping"
+                f" WHERE {_matching(organization_id)}",
+                {"mapping": stored, "id": registration_id, "org": organization_id},
+            )
+            return _select(tx, registration_id, organization_id)
+
     def delete(self, registration_id: str, organization_id: str | None = None) -> bool:
-        """Forget the registration: its URL answers 404 from now on."""
+        """Forget the registration, its delivery log and its Projects items: its URL
+        answers 404 from now on."""
         if not _plausible_id(registration_id):
             return False
         with self.store.transaction() as tx:
@@ -304,6 +322,8 @@ class WebhookRegistry:
                 f"DELETE FROM okr_webhook_registrations WHERE {_matching(organization_id)}",
                 {"id": registration_id, "org": organization_id},
             )
+        self.deliveries.forget(registration_id)
+        self.project_items.forget(registration_id)
         return True
 
 

@@ -186,7 +186,6 @@ def issue_dataset(
                 occurred_at=moment + timedelta(seconds=j),
                 title=f"Issue {key}",
                 url=f"https://github.com/{key.replace('#', '/issues/')}",
-                estimate=None,
             )
         )
     return IssueDataset(

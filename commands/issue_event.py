@@ -9,8 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from typing import Final, Literal
 
-__all__ = ["IssueEvent"]
+__all__ = ["KEEP_ESTIMATE", "EstimateSaid", "IssueEstimate", "IssueEvent"]
+
+
+class EstimateSaid(Enum):
+    """What an event says of the estimate when it gives no number (SPEC §16)."""
+
+    NOTHING = "nothing"
+    """The event does not speak of the estimate: the issue keeps its last one."""
+
+
+KEEP_ESTIMATE: Final = EstimateSaid.NOTHING
+"""The estimate of an event that says nothing of it (absent on the wire); ``None``
+means the tracker cleared it (``"estimate": null``: the linked issue falls back to
+the estimate given when linking, else 1)."""
+
+IssueEstimate = float | Literal[EstimateSaid.NOTHING] | None
+"""A number, cleared (``None``), or not said (``KEEP_ESTIMATE``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +56,17 @@ class IssueEvent:
     raw_status: str | None = None
     title: str | None = None
     url: str | None = None
-    estimate: float | None = None
+    estimate: IssueEstimate = KEEP_ESTIMATE
+
+    @property
+    def estimate_cleared(self) -> bool:
+        """Whether the tracker cleared the estimate (an explicit ``null`` on the wire)."""
+        return self.estimate is None
+
+    @property
+    def estimate_value(self) -> float | None:
+        """The number, if the event gives one (cleared and not said are both ``None``)."""
+        return None if isinstance(self.estimate, EstimateSaid) else self.estimate
 
     @property
     def message_key(self) -> str:

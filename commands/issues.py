@@ -214,7 +214,8 @@ class IssueCommands(CommandsBase):
             occurred_at=event.occurred_at,
             title=event.title,
             url=event.url,
-            estimate=event.estimate,
+            estimate=event.estimate_value,
+            estimate_cleared=event.estimate_cleared,
             applied=newer,
             actor=actor.label,
         )
@@ -232,7 +233,8 @@ class IssueCommands(CommandsBase):
                 tracker=event.tracker,
                 issue_key=event.issue_key,
                 status=event.status,
-                estimate=event.estimate,
+                estimate=event.estimate_value,
+                estimate_cleared=event.estimate_cleared,
                 event_id=event.event_id,
                 actor=actor.label,
             )
@@ -278,4 +280,4 @@ def _validate(event: IssueEvent) -> None:
         instant(event.occurred_at)  # how the issue remembers it (Issue.verdict)
     except OverflowError:
         raise InvalidCommand("occurred_at is out of range once converted to UTC") from None
-    finite("estimate", event.estimate, minimum=0)
+    finite("estimate", event.estimate_value, minimum=0)

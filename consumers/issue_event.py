@@ -34,14 +34,17 @@ from pydantic import (
     field_validator,
 )
 
-from commands.issue_event import IssueEvent
+from commands.issue_event import KEEP_ESTIMATE, EstimateSaid, IssueEstimate, IssueEvent
 from domain.text import storable
 
 __all__ = [
+    "KEEP_ESTIMATE",
     "MAX_EVENT_ID_CHARS",
     "MAX_MESSAGE_BYTES",
     "TRACKER_PATTERN",
+    "EstimateSaid",
     "InvalidIssueEvent",
+    "IssueEstimate",
     "IssueEvent",
     "IssueEventSchema",
     "IssueStatusName",
@@ -100,6 +103,11 @@ class IssueEventSchema(BaseModel):
     ``occurred_at`` is normalised to UTC on validation, so equal instants
     compare and encode identically whatever offset the producer used. The
     JSON schema keeps the title ``IssueEvent``: that is the event's name.
+
+    ``estimate`` has three meanings (SPEC §16): a number; ``null``, the
+    tracker cleared it; absent, the message says nothing of it and the issue
+    keeps its last one. Pydantic's ``model_fields_set`` tells the last two
+    apart, so the field keeps its plain JSON type.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, title="IssueEvent")
@@ -138,7 +146,10 @@ class IssueEventSchema(BaseModel):
 
     def to_event(self) -> IssueEvent:
         """The validated message as the one value every reader uses."""
-        return IssueEvent(**self.__dict__)
+        fields = dict(self.__dict__)
+        if "estimate" not in self.model_fields_set:
+            fields["estimate"] = KEEP_ESTIMATE
+        return IssueEvent(**fields)
 
 
 _FIELDS: Final = tuple(IssueEventSchema.model_fields)
@@ -147,9 +158,12 @@ _FIELDS: Final = tuple(IssueEventSchema.model_fields)
 def validate_issue_event(**fields: Any) -> IssueEvent:
     """An ``IssueEvent`` from Python values, checked by the wire's rules.
 
-    Raises pydantic's ``ValidationError`` (the tracker adapters turn it into
-    ``InvalidIssueEvent`` with their own prefix).
+    An ``estimate`` of ``KEEP_ESTIMATE`` (or none given) is left out: the
+    event says nothing of it. Raises pydantic's ``ValidationError`` (the
+    tracker adapters turn it into ``InvalidIssueEvent`` with their own prefix).
     """
+    if isinstance(fields.get("estimate"), EstimateSaid):
+        del fields["estimate"]
     return IssueEventSchema(**fields).to_event()
 
 
@@ -223,10 +237,16 @@ def parse_issue_event(raw: bytes) -> IssueEvent:
 def encode_issue_event(event: IssueEvent) -> bytes:
     """The Kafka message value: compact UTF-8 JSON, ``occurred_at`` ending in ``Z``.
 
-    Every field is written, ``null`` included, so a reader never has to guess
-    between "absent" and "unknown". The event is checked against the schema
-    first: nothing is published that the consumer would refuse. Raises
-    pydantic's ``ValidationError`` for an event built in code that breaks it.
+    Every field is written, ``null`` included, except an ``estimate`` the
+    event says nothing of (``KEEP_ESTIMATE``), which is left out: on the wire
+    ``"estimate": null`` means cleared and no ``estimate`` means "keep the
+    last one" (SPEC §16). The event is checked against the schema first:
+    nothing is published that the consumer would refuse. Raises pydantic's
+    ``ValidationError`` for an event built in code that breaks it.
     """
-    schema = IssueEventSchema(**{name: getattr(event, name) for name in _FIELDS})
-    return schema.model_dump_json().encode("utf-8")
+    fields = {name: getattr(event, name) for name in _FIELDS}
+    keep = isinstance(fields["estimate"], EstimateSaid)
+    if keep:
+        del fields["estimate"]
+    schema = IssueEventSchema(**fields)
+    return schema.model_dump_json(exclude={"estimate"} if keep else None).encode("utf-8")

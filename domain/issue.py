@@ -79,9 +79,13 @@ class StatusReported(Aggregate.Event):
 
     An event older than the last applied one is kept for the audit trail
     with ``applied=False`` and leaves the current status alone.
+
+    Version 2 added ``estimate_cleared`` (SPEC §16): ``estimate`` None with
+    ``estimate_cleared`` the tracker cleared the estimate, without it the
+    report said nothing of it and the issue keeps its last one.
     """
 
-    class_version = 1
+    class_version = 2
     event_id: str
     status: str
     raw_status: str | None
@@ -89,8 +93,14 @@ class StatusReported(Aggregate.Event):
     title: str | None
     url: str | None
     estimate: float | None
+    estimate_cleared: bool
     applied: bool
     actor: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Before version 2 no report could clear an estimate: None meant "nothing said"."""
+        state["estimate_cleared"] = False
 
     def apply(self, aggregate: Issue) -> None:
         aggregate.remember(self.event_id, self.occurred_at)
@@ -103,7 +113,7 @@ class StatusReported(Aggregate.Event):
             aggregate.title = self.title
         if self.url is not None:
             aggregate.url = self.url
-        if self.estimate is not None:
+        if self.estimate is not None or self.estimate_cleared:
             aggregate.estimate = self.estimate
 
 
@@ -204,6 +214,7 @@ class Issue(Aggregate):
         estimate: float | None,
         applied: bool,
         actor: str,
+        estimate_cleared: bool = False,
     ) -> None:
         """Every report not seen before is recorded; ``applied`` says whether it set the status."""
         self.trigger_event(
@@ -215,6 +226,7 @@ class Issue(Aggregate):
             title=title,
             url=url,
             estimate=estimate,
+            estimate_cleared=estimate_cleared,
             applied=applied,
             actor=actor,
         )

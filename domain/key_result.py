@@ -51,9 +51,46 @@ def issue_ref(tracker: str, issue_key: str) -> str:
     return f"{tracker}:{issue_key}"
 
 
-SHAPE: Final = 2
+LINKED_ESTIMATE = "linked_estimate"
+"""Where a linked issue keeps the estimate given when linking, once the tracker's
+first estimate has replaced it in ``estimate`` (SPEC §16: a cleared estimate
+falls back to it)."""
+
+
+def remember_linked_estimate(linked: dict[str, Any]) -> None:
+    """Keep the estimate given when linking before a tracker's estimate replaces it.
+
+    Until the first issue status change, a linked issue's ``estimate`` is the
+    one given when linking (``IssueLinked``), so it is saved then; a link made
+    again starts afresh. A state saved before this existed keeps its current
+    estimate as the fallback, the best it still knows.
+    """
+    linked.setdefault(LINKED_ESTIMATE, linked.get("estimate"))
+
+
+def linked_estimate(linked: dict[str, Any]) -> float | None:
+    """The estimate given when linking (None: none was given, the issue counts as 1)."""
+    value = linked.get(LINKED_ESTIMATE, linked.get("estimate"))
+    return None if value is None else float(value)
+
+
+def reported_estimate(
+    linked: dict[str, Any], estimate: float | None, cleared: bool
+) -> float | None:
+    """A linked issue's estimate after a tracker's report (SPEC §16): the number it
+    gives; if it cleared it, the estimate given when linking; else the last one."""
+    if estimate is not None:
+        return float(estimate)
+    if cleared:
+        return linked_estimate(linked)
+    value = linked["estimate"]
+    return None if value is None else float(value)
+
+
+SHAPE: Final = 3
 """The shape of a stored key result. 2: no ``checked_in`` flag (``checked_in`` is
-derived from ``last_check_in_at``)."""
+derived from ``last_check_in_at``). 3: each linked issue keeps the estimate given
+when linking (``LINKED_ESTIMATE``) once a tracker's estimate has replaced it."""
 
 SHAPE_KEY: Final = "shape"
 """The key of the shape version in a stored key result; absent means shape 1."""
@@ -68,7 +105,20 @@ def _shape_1_to_2(data: dict[str, Any]) -> None:
     data.pop("checked_in", None)
 
 
-UPCASTERS: Final = {1: _shape_1_to_2}
+def _shape_2_to_3(data: dict[str, Any]) -> None:
+    """Shape 2 did not keep the estimate given when linking. After a tracker's first
+    report it cannot be told from the state, so a key result with linked issues is
+    not upcast: the snapshot holding it is ignored and the objective replayed from
+    its events, which know it (``commands/snapshots.py``)."""
+    issues = data.get("issues") or {}
+    if any(LINKED_ESTIMATE not in linked for linked in issues.values()):
+        raise KeyResultShapeError(
+            f"key result {data.get('id')!r} (shape 2) does not keep its issues'"
+            " estimates given when linking: replay it from its events"
+        )
+
+
+UPCASTERS: Final = {1: _shape_1_to_2, 2: _shape_2_to_3}
 """``UPCASTERS[n]`` turns a stored key result of shape n into shape n + 1, in place."""
 
 

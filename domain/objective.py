@@ -28,6 +28,7 @@ from domain.key_result import (
     clean_edit,
     finite,
     issue_ref,
+    reported_estimate,
     validate_link,
     validate_new,
 )
@@ -66,6 +67,7 @@ class Objective(ObjectiveReadings, Aggregate):
     class_version = state.STATE_VERSION
     upcast_v1_v2 = staticmethod(state.upcast_v1_v2)
     upcast_v2_v3 = staticmethod(state.upcast_v2_v3)
+    upcast_v3_v4 = staticmethod(state.upcast_v3_v4)
 
     @event(Drafted)
     def __init__(
@@ -348,6 +350,7 @@ class Objective(ObjectiveReadings, Aggregate):
         estimate: float | None,
         event_id: str,
         actor: str,
+        estimate_cleared: bool = False,
     ) -> bool:
         """Moves the KR's view of a linked issue; False when nothing would change."""
         kr = self.key_results.get(str(key_result_id))
@@ -355,7 +358,7 @@ class Objective(ObjectiveReadings, Aggregate):
             return False
         IssueStatus(status)
         linked = kr.issues[issue_ref(tracker, issue_key)]
-        new_estimate = linked["estimate"] if estimate is None else float(estimate)
+        new_estimate = reported_estimate(linked, estimate, estimate_cleared)
         if linked["status"] == status and linked["estimate"] == new_estimate:
             return False
         self.trigger_event(

@@ -27,7 +27,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.key_result import KeyResult, apply_check_in, issue_ref
+from domain.key_result import KeyResult, apply_check_in, issue_ref, remember_linked_estimate
 
 if TYPE_CHECKING:
     from domain.objective import Objective
@@ -240,6 +240,7 @@ class IssueStatusChanged(Aggregate.Event):
         linked = aggregate.key_results[str(self.key_result_id)].issues[
             issue_ref(self.tracker, self.issue_key)
         ]
+        remember_linked_estimate(linked)
         linked["status"] = self.status
         linked["estimate"] = self.estimate
 

@@ -10,6 +10,9 @@ objective from its events instead (``commands/snapshots.py``).
   events since (SPEC §9, growth of one aggregate).
 - 2 → 3: key results in shape 2 (``domain/key_result.py``, ``SHAPE``): no
   ``checked_in`` flag, derived from ``last_check_in_at``.
+- 3 → 4: key results in shape 3: a linked issue keeps the estimate given when
+  linking (SPEC §16, a cleared estimate falls back to it). A key result whose
+  issues cannot say it is not upcast, and the objective is replayed instead.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any, Final
 
 from domain.key_result import KeyResult
 
-STATE_VERSION: Final = 3
+STATE_VERSION: Final = 4
 """``Objective.class_version``: the version its snapshots are written in."""
 
 
@@ -38,3 +41,8 @@ def upcast_v2_v3(state: dict[str, Any]) -> None:
         key: kr if isinstance(kr, KeyResult) else KeyResult.from_dict(kr)
         for key, kr in state.get("key_results", {}).items()
     }
+
+
+def upcast_v3_v4(state: dict[str, Any]) -> None:
+    """Version 4's key results are in shape 3 (read as in ``upcast_v2_v3``)."""
+    upcast_v2_v3(state)

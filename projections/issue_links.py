@@ -83,6 +83,7 @@ class _Batch:
                 "title": None,
                 "url": None,
                 "estimate": None,
+                "estimate_set": False,
             },
         )
         update["version"] = event.originator_version
@@ -103,9 +104,14 @@ class _Batch:
                     event_id=event.event_id,
                     occurred_at=event.occurred_at.isoformat(),
                 )
-                for name in ("title", "url", "estimate"):
+                for name in ("title", "url"):
                     if getattr(event, name) is not None:
                         update[name] = getattr(event, name)
+                # A number sets it, a cleared one (SPEC §16) empties it, a
+                # report that says nothing of it keeps the one before.
+                if event.estimate is not None or event.estimate_cleared:
+                    update["estimate"] = event.estimate
+                    update["estimate_set"] = True
             case Issue.Linked():
                 self.links[(issue_id, str(event.key_result_id))] = str(event.objective_id)
             case Issue.Unlinked():
@@ -140,7 +146,8 @@ UPDATE_ISSUE = (
     " last_event_id = CASE WHEN :reported THEN :event_id ELSE last_event_id END,"
     " occurred_at = CASE WHEN :reported THEN :occurred_at ELSE occurred_at END,"
     " title = COALESCE(:title, title), url = COALESCE(:url, url),"
-    " estimate = COALESCE(:estimate, estimate), version = :version WHERE id = :id"
+    " estimate = CASE WHEN :estimate_set THEN :estimate ELSE estimate END,"
+    " version = :version WHERE id = :id"
 )
 
 

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from commands.actor import Actor
 from commands.application import OkrApplication
-from commands.issue_event import IssueEvent
+from commands.issue_event import KEEP_ESTIMATE, IssueEstimate, IssueEvent
 from commands.messages import (
     AddKeyResult,
     AdvanceCyclePhase,
@@ -61,7 +61,7 @@ def report(
     issue_key: str = "acme/app#1",
     tracker: str = "github",
     minutes: int = 0,
-    estimate: float | None = None,
+    estimate: IssueEstimate = KEEP_ESTIMATE,
 ) -> IssueEvent:
     """A canonical issue event, ``minutes`` after a fixed base time."""
     return IssueEvent(

@@ -35,7 +35,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from commands.actor import Actor
 from commands.application import OkrApplication
-from commands.issue_event import IssueEvent
+from commands.issue_event import KEEP_ESTIMATE, IssueEvent
 from commands.messages import (
     AddKeyResult,
     AddNote,
@@ -974,7 +974,8 @@ class GeneratedHistory:
                 occurred_at=at,
                 title=rng.choice([None, f"issue {issue.key}"]),
                 url=rng.choice([None, f"https://tracker.example/{issue.key}"]),
-                estimate=rng.choice([None, None, None, 0.0, 1.0, 2.0, 3.0, 5.0, 13.0]),
+                # KEEP_ESTIMATE, not None: None clears the estimate (issue 16).
+                estimate=rng.choice([KEEP_ESTIMATE] * 3 + [0.0, 1.0, 2.0, 3.0, 5.0, 13.0]),
             )
             issue.reported += 1
             issue.sent = [*issue.sent[-4:], report]

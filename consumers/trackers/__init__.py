@@ -8,14 +8,16 @@ and tests call the same functions.
 
 Every adapter module exposes the same two functions::
 
-    adapt(payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent
+    adapt(payload, headers, mapping: TrackerMapping = DEFAULT_MAPPING) -> IssueEvent
     verify(body: bytes, headers: Mapping[str, str], secret: str) -> bool
 
 ``ADAPTERS`` maps a tracker name to them; ``adapt`` and ``verify_signature``
-dispatch by name. Errors: ``UnknownTracker`` (no such adapter),
-``UnsupportedPayload`` (a real delivery that is not an issue status event:
-acknowledge and ignore it) and ``InvalidIssueEvent`` (an issue event that
-is broken: reject it). Field-by-field mapping: ``docs/trackers.md``.
+dispatch by name, ``adapt`` with the registration's mapping (and, for
+GitHub, what earlier deliveries said of Projects items). Errors:
+``UnknownTracker`` (no such adapter), ``UnsupportedPayload`` (a genuine
+delivery this service does not map: acknowledge it and record why, SPEC §16)
+and ``InvalidIssueEvent`` (a body that is not the tracker's JSON: refuse
+it). Field-by-field mapping: ``docs/trackers.md``.
 """
 
 from __future__ import annotations
@@ -28,11 +30,17 @@ from typing import Any, Final
 from consumers.issue_event import InvalidIssueEvent, IssueEvent
 from consumers.trackers import azure_devops, github, gitlab, jira, linear
 from consumers.trackers._common import UnknownTracker, UnsupportedPayload
+from consumers.trackers.github import NO_PROJECT_ITEMS, ProjectItems
+from consumers.trackers.mapping import DEFAULT_MAPPING, TrackerMapping
 
 __all__ = [
     "ADAPTERS",
+    "DEFAULT_MAPPING",
+    "NO_PROJECT_ITEMS",
     "InvalidIssueEvent",
+    "ProjectItems",
     "TrackerAdapter",
+    "TrackerMapping",
     "UnknownTracker",
     "UnsupportedPayload",
     "adapt",
@@ -40,7 +48,7 @@ __all__ = [
     "verify_signature",
 ]
 
-AdaptFunction = Callable[[Mapping[str, Any], Mapping[str, str]], IssueEvent]
+AdaptFunction = Callable[[Mapping[str, Any], Mapping[str, str], TrackerMapping], IssueEvent]
 VerifyFunction = Callable[[bytes, Mapping[str, str], str], bool]
 
 
@@ -71,12 +79,25 @@ def get_adapter(tracker: str) -> TrackerAdapter:
     return adapter
 
 
-def adapt(tracker: str, payload: Mapping[str, Any], headers: Mapping[str, str]) -> IssueEvent:
+def adapt(
+    tracker: str,
+    payload: Mapping[str, Any],
+    headers: Mapping[str, str],
+    mapping: TrackerMapping = DEFAULT_MAPPING,
+    items: ProjectItems = NO_PROJECT_ITEMS,
+) -> IssueEvent:
     """The canonical event for one native webhook payload of ``tracker``.
 
+    The one conversion: the webhook endpoint and every tool that turns a
+    native delivery into the canonical event (then published to Kafka or
+    posted to ``/v1/issue-events``) call this. ``mapping`` is the
+    registration's (SPEC §16); ``items`` is read by GitHub only.
     Raises ``UnknownTracker``, ``UnsupportedPayload`` or ``InvalidIssueEvent``.
     """
-    return get_adapter(tracker).adapt(payload, headers)
+    adapter = get_adapter(tracker)
+    if adapter.name == github.TRACKER:
+        return github.adapt(payload, headers, mapping, items)
+    return adapter.adapt(payload, headers, mapping)
 
 
 def verify_signature(tracker: str, body: bytes, headers: Mapping[str, str], secret: str) -> bool:

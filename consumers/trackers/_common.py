@@ -18,13 +18,15 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from pydantic import ValidationError
 
 from consumers.issue_event import (
+    KEEP_ESTIMATE,
+    EstimateSaid,
     InvalidIssueEvent,
+    IssueEstimate,
     IssueEvent,
     IssueStatusName,
     summarise_validation_error,
@@ -48,6 +50,7 @@ __all__ = [
     "header",
     "hex_signature_matches",
     "hmac_sha256_hex",
+    "keep_unless_given",
     "require_int",
     "require_text",
     "signature_matches",
@@ -297,16 +300,10 @@ def hex_signature_matches(secret: str, body: bytes, given: str | None) -> bool:
 # --- building the event -------------------------------------------------------------------
 
 
-class EstimateSaid(Enum):
-    """What a delivery says of the estimate when it gives no number (SPEC §16)."""
-
-    NOTHING = "nothing"
-    """The payload does not speak of the estimate: the issue keeps its last one."""
-
-
-KEEP_ESTIMATE: Final = EstimateSaid.NOTHING
-"""Pass as ``estimate`` when the delivery says nothing of it; ``None`` means the
-tracker cleared it (the issue falls back to the estimate given when linking)."""
+def keep_unless_given(estimate: float | None) -> IssueEstimate:
+    """``estimate``, or ``KEEP_ESTIMATE`` when there is none: for a payload whose
+    missing estimate cannot be told from a cleared one (the issue keeps its last)."""
+    return KEEP_ESTIMATE if estimate is None else estimate
 
 
 def build_event(
@@ -319,11 +316,13 @@ def build_event(
     occurred_at: datetime,
     title: str | None,
     url: str | None,
-    estimate: float | Literal[EstimateSaid.NOTHING] | None,
+    estimate: IssueEstimate,
 ) -> IssueEvent:
-    """An ``IssueEvent``, with a validation failure reported as ``InvalidIssueEvent``."""
-    if estimate is KEEP_ESTIMATE:
-        estimate = None  # until the canonical event can say "keep" (issue 16)
+    """An ``IssueEvent``, with a validation failure reported as ``InvalidIssueEvent``.
+
+    ``estimate``: a number, ``None`` when the tracker cleared it, or
+    ``KEEP_ESTIMATE`` when the delivery says nothing of it (SPEC §16).
+    """
     try:
         return validate_issue_event(
             event_id=event_id,

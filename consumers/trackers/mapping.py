@@ -21,7 +21,42 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-__all__ = ["DEFAULT_MAPPING", "TrackerMapping", "normalise"]
+__all__ = [
+    "CANONICAL_STATUSES",
+    "DEFAULT_MAPPING",
+    "MAX_ESTIMATE_LABELS",
+    "MAX_MAPPED_NAMES",
+    "MAX_NAME_CHARS",
+    "NUMBER_PLACEHOLDER",
+    "InvalidMapping",
+    "TrackerMapping",
+    "mapping_from_json",
+    "normalise",
+]
+
+CANONICAL_STATUSES: Final = ("todo", "in_progress", "done", "cancelled")
+"""What a mapping may map to: the canonical statuses of SPEC §4, nothing else."""
+
+MAX_MAPPED_NAMES: Final = 100
+"""Entries in each of ``labels``, ``statuses`` and ``columns``: a workflow has a
+handful of states; a hundred leaves room for many teams' labels in one hook."""
+
+MAX_NAME_CHARS: Final = 100
+"""Longest label, status, column or field name (GitLab labels stop at 255 bytes,
+but a mapped workflow name that long is a mistake)."""
+
+MAX_ESTIMATE_LABELS: Final = 10
+"""Estimate label patterns per registration."""
+
+NUMBER_PLACEHOLDER: Final = "{n}"
+"""Where the number sits in an estimate label pattern (``points: {n}``)."""
+
+_SECTIONS: Final = ("labels", "statuses", "columns")
+_KEYS: Final = frozenset({*_SECTIONS, "estimate_field", "estimate_labels"})
+
+
+class InvalidMapping(ValueError):
+    """A mapping document that breaks a rule; the message names the field and the rule."""
 
 
 def normalise(name: str) -> str:
@@ -69,6 +104,82 @@ class TrackerMapping:
             "estimate_field": self.estimate_field,
             "estimate_labels": list(self.estimate_labels),
         }
+
+
+def _name(where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidMapping(f"{where}: must be a non-blank string")
+    if len(value) > MAX_NAME_CHARS:
+        raise InvalidMapping(f"{where}: longer than {MAX_NAME_CHARS} characters")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise InvalidMapping(f"{where}: holds control characters or lone surrogates")
+    return value
+
+
+def _section(where: str, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidMapping(f"{where}: must be an object of names to statuses")
+    if len(value) > MAX_MAPPED_NAMES:
+        raise InvalidMapping(f"{where}: more than {MAX_MAPPED_NAMES} names")
+    section: dict[str, str] = {}
+    for key, status in value.items():
+        name = normalise(_name(f"{where} name", key))
+        if status not in CANONICAL_STATUSES:
+            raise InvalidMapping(
+                f"{where}[{key[:40]!r}]: must be one of {', '.join(CANONICAL_STATUSES)}"
+            )
+        if section.get(name, status) != status:
+            raise InvalidMapping(f"{where}: {key[:40]!r} is mapped twice, differently")
+        section[name] = status
+    return section
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise InvalidMapping("estimate_labels: must be a list of patterns")
+    if len(value) > MAX_ESTIMATE_LABELS:
+        raise InvalidMapping(f"estimate_labels: more than {MAX_ESTIMATE_LABELS} patterns")
+    patterns = []
+    for index, pattern in enumerate(value):
+        text = _name(f"estimate_labels[{index}]", pattern)
+        if text.count(NUMBER_PLACEHOLDER) != 1:
+            raise InvalidMapping(
+                f"estimate_labels[{index}]: must hold {NUMBER_PLACEHOLDER} exactly once"
+            )
+        patterns.append(text)
+    return tuple(patterns)
+
+
+def mapping_from_json(document: Any) -> TrackerMapping:
+    """The mapping a registration's JSON describes, or ``InvalidMapping`` saying why.
+
+    The one home of the rules (the registration API and the stored rows both
+    read through here): known keys only; at most ``MAX_MAPPED_NAMES`` names per
+    section, each at most ``MAX_NAME_CHARS``; values only the canonical
+    statuses; estimate label patterns hold ``{n}`` once. ``None`` is no mapping.
+    """
+    if document is None:
+        return DEFAULT_MAPPING
+    if not isinstance(document, Mapping):
+        raise InvalidMapping("mapping: must be an object")
+    unknown = sorted(str(key)[:40] for key in document if key not in _KEYS)
+    if unknown:
+        raise InvalidMapping(
+            f"mapping: unknown keys {', '.join(map(repr, unknown[:5]))}"
+            f" (known: {', '.join(sorted(_KEYS))})"
+        )
+    field_name = document.get("estimate_field")
+    return TrackerMapping(
+        labels=_section("labels", document.get("labels")),
+        statuses=_section("statuses", document.get("statuses")),
+        columns=_section("columns", document.get("columns")),
+        estimate_field=None if field_name is None else _name("estimate_field", field_name),
+        estimate_labels=_patterns(document.get("estimate_labels")),
+    )
 
 
 DEFAULT_MAPPING: Final = TrackerMapping()

@@ -101,7 +101,10 @@ def add_commands(commands: Commands) -> None:
     parser.add_argument(
         "--tracker", required=True, help="github, gitlab, jira, linear, azure_devops"
     )
-    parser.add_argument("--mapping", help="a JSON object of mapping settings (kept for later)")
+    parser.add_argument(
+        "--mapping",
+        help="a JSON mapping: labels, statuses, columns, estimate_field, estimate_labels",
+    )
     parser = command(
         actions,
         "list",

@@ -24,7 +24,7 @@ from eventsourcing.persistence import StoredEvent
 from domain import objective_events
 from domain.cycle import Cycle
 from domain.issue import Issue
-from domain.key_result import KeyResult
+from domain.key_result import LINKED_ESTIMATE, SHAPE
 from domain.objective import Objective
 from domain.team import Team
 from entrypoints.bootstrap import build_runtime
@@ -51,6 +51,14 @@ def _stored(app: Any, record: dict[str, Any]) -> StoredEvent:
     )
 
 
+def _without_linked_estimates(key_result: dict[str, Any]) -> dict[str, Any]:
+    issues = {
+        ref: {k: v for k, v in linked.items() if k != LINKED_ESTIMATE}
+        for ref, linked in key_result["issues"].items()
+    }
+    return {**key_result, "issues": issues}
+
+
 def test_events_stored_under_the_old_topics_load_with_the_new_classes(backend: Settings) -> None:
     fixture = json.loads(FIXTURE.read_text())
     expected = fixture["expected"]
@@ -70,10 +78,14 @@ def test_events_stored_under_the_old_topics_load_with_the_new_classes(backend: S
         assert objective.status() == want["status"]
         assert objective.retrospective == want["retrospective"]
         assert str(objective.aligned_to_objective_id) == want["aligned_to_objective_id"]
-        # The old code read its key results in shape 1 (with ``checked_in``): read
-        # through the key result's upcaster, they are the same key results.
-        assert objective.key_results == {
-            k: KeyResult.from_dict(kr) for k, kr in want["key_results"].items()
+        # The old code read its key results in shape 1 (with ``checked_in``; issue 15
+        # derives it) and kept no estimate given when linking (issue 16 does, beside
+        # each linked issue): apart from those, the same key results.
+        assert {
+            k: _without_linked_estimates(kr.to_dict()) for k, kr in objective.key_results.items()
+        } == {
+            k: {"shape": SHAPE, **{f: v for f, v in kr.items() if f != "checked_in"}}
+            for k, kr in want["key_results"].items()
         }
         assert {k: kr.checked_in for k, kr in objective.key_results.items()} == {
             k: kr["checked_in"] for k, kr in want["key_results"].items()

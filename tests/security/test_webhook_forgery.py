@@ -407,13 +407,19 @@ def test_registrations_are_validated(api: Api) -> None:
         assert_error(api.client.post(create, json=bad, headers=admin), 422, "validation_error")
     mapped = api.client.post(
         create,
-        json={"tracker": "GitLab", "mapping": {"workflow::doing": "in_progress"}},
+        json={"tracker": "GitLab", "mapping": {"labels": {"Workflow::Doing": "in_progress"}}},
         headers=admin,
     )
     assert mapped.status_code == 201, mapped.text
     assert mapped.json()["tracker"] == "gitlab"
     shown = api.client.get(f"{create}/{mapped.json()['id']}", headers=admin).json()
-    assert shown["mapping"] == {"workflow::doing": "in_progress"}
+    assert shown["mapping"] == {
+        "labels": {"workflow::doing": "in_progress"},
+        "statuses": {},
+        "columns": {},
+        "estimate_field": None,
+        "estimate_labels": [],
+    }
     assert "secret" not in shown
 
 
@@ -489,14 +495,21 @@ def test_odd_ids_cursors_and_mappings_are_4xx_never_500(api: Api) -> None:
         body = ('{"tracker": "github", "mapping": ' + mapping + "}").encode()
         answer = api.client.post("/v1/webhook-registrations", content=body, headers=json_headers)
         assert answer.status_code in (400, 422), answer.text
-    deep_enough = {"a": {"b": {"c": ["in_progress"]}}}
+    # Issue 16: a mapping has a shape; free-form nesting is refused, not stored.
+    deep = {"a": {"b": {"c": ["in_progress"]}}}
+    refused = api.client.post(
+        "/v1/webhook-registrations", json={"tracker": "jira", "mapping": deep}, headers=admin
+    )
+    assert_error(refused, 422, "validation_error")
+    fine = {"statuses": {"QA": "in_progress"}}
     made = api.client.post(
-        "/v1/webhook-registrations", json={"tracker": "jira", "mapping": deep_enough}, headers=admin
+        "/v1/webhook-registrations", json={"tracker": "jira", "mapping": fine}, headers=admin
     )
     assert made.status_code == 201, made.text
     listed = api.client.get("/v1/webhook-registrations", headers=admin)
     assert listed.status_code == 200, listed.text
-    assert [r["mapping"] for r in listed.json()["registrations"]] == [None, deep_enough]
+    mappings = [r["mapping"] for r in listed.json()["registrations"]]
+    assert mappings[0] is None and mappings[1]["statuses"] == {"qa": "in_progress"}
 
 
 def test_a_body_over_the_webhook_limit_is_refused(api: Api) -> None:

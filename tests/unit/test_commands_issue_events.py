@@ -141,6 +141,37 @@ def test_report_estimate_updates_the_linked_estimate(w: World) -> None:
     assert linked(w, obj, kr, "a#1")["estimate"] == 3.0
 
 
+def test_a_cleared_estimate_falls_back_to_the_one_given_when_linking(w: World) -> None:
+    """SPEC §16. Seen failing before issue 16: a cleared estimate (None) kept 3."""
+    cycle = w.cycle(Phase.DRAFTING)
+    obj = w.objective(cycle)
+    kr = w.kr(obj, "issues")
+    w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#1", estimate=5))
+    w.app.link_issue(ADMIN, LinkIssue(obj, kr, tracker="github", issue_key="a#2"))
+    w.advance(cycle, Phase.TRACKING)
+    for key, minutes in (("a#1", 0), ("a#2", 0)):
+        w.app.report_issue_event(
+            INTEGRATION, report(f"set-{key}", "todo", issue_key=key, estimate=3, minutes=minutes)
+        )
+    assert linked(w, obj, kr, "a#1")["estimate"] == linked(w, obj, kr, "a#2")["estimate"] == 3.0
+    # Said nothing: both keep 3. Cleared: back to the link's 5, and to none (counts 1).
+    for key in ("a#1", "a#2"):
+        w.app.report_issue_event(
+            INTEGRATION, report(f"keep-{key}", "todo", issue_key=key, minutes=1)
+        )
+    assert linked(w, obj, kr, "a#1")["estimate"] == 3.0
+    for key in ("a#1", "a#2"):
+        w.app.report_issue_event(
+            INTEGRATION, report(f"clear-{key}", "done", issue_key=key, estimate=None, minutes=2)
+        )
+    assert linked(w, obj, kr, "a#1")["estimate"] == 5.0
+    assert linked(w, obj, kr, "a#2")["estimate"] is None
+    assert w.obj(obj).progress() == pytest.approx(1.0)
+    assert issue(w, "a#1").estimate is None  # the issue itself no longer has one
+    # A reload from the stored events gives the same state (the upcast path included).
+    assert dict(w.get(obj).key_result(kr).issues["github:a#1"])["estimate"] == 5.0
+
+
 def test_event_for_unlinked_issue_is_recorded_and_a_later_link_picks_it_up(w: World) -> None:
     cycle = w.cycle(Phase.TRACKING)
     before = w.position()

@@ -50,7 +50,10 @@ TOPICS = {
     ),
 }
 
-CLASS_VERSIONS = {"domain.objective:Objective.KeyResultCheckedIn": 2}
+CLASS_VERSIONS = {
+    "domain.objective:Objective.KeyResultCheckedIn": 2,
+    "domain.issue:Issue.StatusReported": 2,
+}
 """Event classes past version 1 (a change of shape bumps the class here too)."""
 
 

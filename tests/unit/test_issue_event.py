@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 import commands.issue_event
 from consumers.issue_event import (
+    KEEP_ESTIMATE,
     MAX_MESSAGE_BYTES,
     InvalidIssueEvent,
     IssueEvent,
@@ -74,11 +75,29 @@ def test_message_key_is_tracker_and_issue_key() -> None:
     assert make_event().message_key == "github:acme/app#42"
 
 
-def test_optional_fields_default_to_none() -> None:
+def test_optional_fields_default_to_none_and_the_estimate_to_keep() -> None:
     event = IssueEvent(
         event_id="e", tracker="jira", issue_key="PROJ-12", status="todo", occurred_at=WHEN
     )
-    assert (event.raw_status, event.title, event.url, event.estimate) == (None,) * 4
+    assert (event.raw_status, event.title, event.url) == (None,) * 3
+    assert event.estimate is KEEP_ESTIMATE
+    assert not event.estimate_cleared and event.estimate_value is None
+
+
+def test_an_explicit_null_estimate_is_cleared_and_an_absent_one_keeps() -> None:
+    """SPEC §16: ``"estimate": null`` clears, no ``estimate`` keeps the last one;
+    before issue 16 both read as None (seen failing: the absent one was None)."""
+    cleared = parse_issue_event(as_json(estimate=None))
+    kept = parse_issue_event(as_json(estimate=...))
+    given = parse_issue_event(as_json(estimate=2.5))
+    assert cleared.estimate is None and cleared.estimate_cleared
+    assert kept.estimate is KEEP_ESTIMATE and not kept.estimate_cleared
+    assert given.estimate == 2.5 and given.estimate_value == 2.5
+    # Each survives the wire unchanged: encode writes null, leaves out "keep".
+    for event in (cleared, kept, given):
+        assert parse_issue_event(encode_issue_event(event)) == event
+    assert b'"estimate":null' in encode_issue_event(cleared)
+    assert b'"estimate"' not in encode_issue_event(kept)
 
 
 def test_occurred_at_is_normalised_to_utc() -> None:
@@ -177,7 +196,7 @@ def test_encode_normalises_an_event_built_in_code() -> None:
         raw_status=None,
         title=None,
         url=None,
-        estimate=None,
+        estimate=KEEP_ESTIMATE,
     )
 
 
@@ -233,7 +252,7 @@ def test_parse_accepts_offsets_and_missing_optionals() -> None:
     )
     assert event.occurred_at == WHEN
     assert event.occurred_at.tzinfo is UTC
-    assert event.estimate is None
+    assert event.estimate is KEEP_ESTIMATE
 
 
 def test_round_trip_example() -> None:

@@ -23,7 +23,7 @@ STATE: dict[tuple[str, int], list[str]] = {
         "cadence", "created_by", "end_date", "name", "organization_id", "phase", "start_date",
     ],
     ("Team", 1): ["members", "name", "organization_id", "parent_id"],
-    ("Objective", 3): [
+    ("Objective", 4): [
         "aligned_parent_id", "aligned_to_key_result_id", "aligned_to_objective_id", "archived",
         "cycle_id", "description", "key_results", "level", "organization_id", "owner_team_id",
         "owner_user_id", "retrospective", "title", "visibility",
@@ -37,7 +37,7 @@ STATE: dict[tuple[str, int], list[str]] = {
 """(aggregate, state version) → the attributes its state holds besides the library's."""
 
 KEY_RESULT: dict[int, list[str]] = {
-    2: [
+    3: [
         "archived", "assignee_id", "confidence", "current", "id", "issues",
         "last_check_in_at", "milestones", "mode", "participant_ids", "percent", "start",
         "status", "target", "title", "unit", "weight",
@@ -76,3 +76,19 @@ def test_a_key_result_of_shape_1_is_upcast_and_of_unknown_shape_refused() -> Non
             assert "key result 'k'" in str(error)
         else:
             raise AssertionError(f"read {bad}")
+
+
+def test_a_key_result_of_shape_2_with_linked_issues_is_not_upcast() -> None:
+    """Shape 3 keeps each linked issue's estimate given when linking; shape 2 could not
+    say it once a tracker had reported one, so such a key result refuses the upcast
+    (its snapshot is ignored and the objective replayed); one without issues reads."""
+    plain = KeyResult(id="k", title="t", mode="issues").to_dict() | {"shape": 2}
+    assert KeyResult.from_dict(plain) == KeyResult(id="k", title="t", mode="issues")
+    linked = {"github:a#1": {"tracker": "github", "issue_key": "a#1", "status": "done",
+                             "estimate": 5.0, "url": None, "title": None}}  # fmt: skip
+    try:
+        KeyResult.from_dict(plain | {"issues": linked})
+    except KeyResultShapeError as error:
+        assert "replay" in str(error)
+    else:
+        raise AssertionError("a shape-2 key result with linked issues was read")
