@@ -21,26 +21,24 @@ from eventsourcing.utils import register_topic
 from domain import objective_events as events
 from domain import objective_rules as rules
 from domain import objective_state as state
-from domain.errors import InvalidCommand, NotFound
+from domain.errors import InvalidCommand
 from domain.key_result import (
     KeyResult,
     checked_in_values,
     clean_edit,
     finite,
-    issue_ref,
-    reported_estimate,
-    validate_link,
     validate_new,
 )
+from domain.objective_issues import LinkedIssues
 from domain.objective_readings import ObjectiveReadings
 from domain.personal import Seal, keep, seal_text
 from domain.text import TEXT_LIMIT, check_text, optional_text, required_text
-from domain.values import IssueStatus, ProgressMode, Visibility
+from domain.values import ProgressMode, Visibility
 
 __all__ = ["TEXT_LIMIT", "Objective"]
 
 
-class Objective(ObjectiveReadings, Aggregate):
+class Objective(LinkedIssues, ObjectiveReadings, Aggregate):
     """An objective and its key results; its events are the classes of ``objective_events``.
 
     Naming each class here makes it ``Objective.<Name>``, stored under the topic
@@ -294,84 +292,6 @@ class Objective(ObjectiveReadings, Aggregate):
             checked_in_at=checked_in_at,
             actor=actor,
         )
-
-    def link_issue(
-        self,
-        key_result_id: UUID,
-        *,
-        tracker: str,
-        issue_key: str,
-        estimate: float | None,
-        url: str | None,
-        title: str | None,
-        status: str | None,
-        actor: str,
-    ) -> None:
-        """``status`` is the issue's current one, so a late link starts right."""
-        self._require_active()
-        kr = self._active_key_result(key_result_id)
-        validate_link(
-            kr, tracker=tracker, issue_key=issue_key, estimate=estimate, url=url, title=title
-        )
-        self.trigger_event(
-            self.IssueLinked,
-            key_result_id=key_result_id,
-            tracker=tracker,
-            issue_key=issue_key,
-            estimate=None if estimate is None else float(estimate),
-            url=url,
-            title=title,
-            status=status,
-            actor=actor,
-        )
-
-    def unlink_issue(
-        self, key_result_id: UUID, *, tracker: str, issue_key: str, actor: str
-    ) -> None:
-        self._require_active()
-        kr = self._active_key_result(key_result_id)
-        if not kr.has_issue(tracker, issue_key):
-            raise NotFound(f"issue {tracker}:{issue_key} is not linked to this key result")
-        self.trigger_event(
-            self.IssueUnlinked,
-            key_result_id=key_result_id,
-            tracker=tracker,
-            issue_key=issue_key,
-            actor=actor,
-        )
-
-    def apply_issue_status(
-        self,
-        key_result_id: UUID,
-        *,
-        tracker: str,
-        issue_key: str,
-        status: str,
-        estimate: float | None,
-        event_id: str,
-        actor: str,
-        estimate_cleared: bool = False,
-    ) -> bool:
-        """Moves the KR's view of a linked issue; False when nothing would change."""
-        kr = self.key_results.get(str(key_result_id))
-        if kr is None or not kr.has_issue(tracker, issue_key):
-            return False
-        IssueStatus(status)
-        linked = kr.issues[issue_ref(tracker, issue_key)]
-        new_estimate = reported_estimate(linked, estimate, estimate_cleared)
-        if linked["status"] == status and linked["estimate"] == new_estimate:
-            return False
-        self.trigger_event(
-            self.IssueStatusChanged,
-            key_result_id=key_result_id,
-            tracker=tracker,
-            issue_key=issue_key,
-            status=status,
-            estimate=new_estimate,
-            event_id=event_id,
-            actor=actor,
-        )
-        return True
 
     def add_note(self, *, topic: str, text: str, actor: str, seal: Seal = keep) -> None:
         rules.note_topic(topic)

@@ -564,7 +564,8 @@ def test_a_linear_issue_in_a_state_type_never_seen_is_ignored_not_refused(
             "outcome": "ignored",
             "kind": "Issue",
             "action": "update",
-            "reason": "linear: data.state.type 'paused' is not mapped",
+            "reason": "linear: workflow state 'Paused' has type 'paused', which is not mapped"
+            " (map the state name in the registration)",
         }
     ]
 
