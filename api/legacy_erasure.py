@@ -41,7 +41,7 @@ from domain.personal import ERASED, MARK
 from projections.generations import generations
 from projections.personal_keys import scrub
 from projections.renaming import suffix_of
-from projections.store import ViewStore
+from projections.store import ViewStore, overwriting
 
 PERSONAL_FIELDS: tuple[tuple[type, tuple[str, ...]], ...] = (
     (events.NoteAdded, ("text",)),
@@ -187,9 +187,7 @@ def _erase_in_documents(store: ViewStore, objective_id: str, texts: set[str]) ->
         found = generations(tx, "objectives")
     tables = [f"okr_objectives{suffix_of(g.number)}" for g in found] or ["okr_objectives"]
     for table in tables:
-        with store.transaction() as tx:
-            if store.dialect == "sqlite":
-                tx.execute("PRAGMA secure_delete = ON")
+        with overwriting(store) as tx:
             row = tx.fetchone(f"SELECT doc FROM {table} WHERE id = :id", {"id": objective_id})
             if row is None:
                 continue

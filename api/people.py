@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.errors import LimitReached
-from projections.store import Tx, ViewStore
+from projections.store import Tx, ViewStore, overwriting
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS okr_people ("
@@ -140,9 +140,7 @@ class People:
 
     def forget(self, organization_id: str, user_id: str) -> bool:
         """Delete the entry (erasure); whether there was one."""
-        with self.store.transaction() as tx:
-            if self.store.dialect == "sqlite":
-                tx.execute("PRAGMA secure_delete = ON")
+        with overwriting(self.store) as tx:
             found = tx.fetchone(
                 "SELECT 1 AS found FROM okr_people WHERE organization_id = :org"
                 " AND user_id = :user",

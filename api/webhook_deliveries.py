@@ -205,8 +205,12 @@ class DeliveryLog:
     def page(
         self, registration_id: str, limit: int, before: tuple[str, str] | None = None
     ) -> DeliveryPage:
-        """Newest first, ``limit`` at a time, before the (received_at, id) of the page before."""
-        params: dict[str, Any] = {"r": registration_id, "limit": limit + 1}
+        """Newest first, ``limit`` at a time, before the (received_at, id) of the page before.
+
+        Nothing older than ``KEEP_DAYS`` is answered, even while a registration that
+        receives nothing has not pruned it yet (pruning happens on a write)."""
+        cutoff = _instant(_now() - timedelta(days=KEEP_DAYS))
+        params: dict[str, Any] = {"r": registration_id, "limit": limit + 1, "cutoff": cutoff}
         clause = ""
         if before is not None:
             params["at"], params["id"] = before
@@ -214,7 +218,8 @@ class DeliveryLog:
         with self.store.transaction(commit=False) as tx:
             rows = tx.fetchall(
                 f"SELECT {_COLUMNS} FROM okr_webhook_deliveries WHERE registration_id = :r"
-                f"{clause} ORDER BY received_at DESC, delivery_id DESC LIMIT :limit",
+                f" AND received_at >= :cutoff{clause}"
+                " ORDER BY received_at DESC, delivery_id DESC LIMIT :limit",
                 params,
             )
         found = [Delivery(**row) for row in rows[:limit]]

@@ -62,8 +62,8 @@ def remember_linked_estimate(linked: dict[str, Any]) -> None:
 
     Until the first issue status change, a linked issue's ``estimate`` is the
     one given when linking (``IssueLinked``), so it is saved then; a link made
-    again starts afresh. A state saved before this existed keeps its current
-    estimate as the fallback, the best it still knows.
+    again starts afresh. A snapshot saved before this existed (key result shape
+    2) is not upcast but replayed from its events (``_shape_2_to_3``).
     """
     linked.setdefault(LINKED_ESTIMATE, linked.get("estimate"))
 

@@ -25,6 +25,17 @@ def storable(value: str) -> bool:
     return True
 
 
+def defused(value: str) -> str:
+    """``value`` made storable rather than refused: for the free text of a tracker's
+    delivery (an issue title), which must never be refused (SPEC §16). NULs are
+    dropped, lone surrogates replaced, and a planted marker broken so that it can
+    never open (a space before its colon), the rest left as the tracker wrote it."""
+    if storable(value):
+        return value
+    value = value.replace("\x00", "").replace(MARK, MARK[:-1] + " :")
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
 def check_text(name: str, value: str | None) -> str | None:
     if value is not None and not storable(value):
         raise InvalidCommand(

@@ -19,7 +19,7 @@ import base64
 from collections.abc import Collection
 
 from domain.personal import PersonKey, new_key
-from projections.store import ViewStore
+from projections.store import ViewStore, overwriting
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS okr_person_keys ("
@@ -88,10 +88,7 @@ class PersonalKeyStore:
     def forget(self, organization_id: str, user_id: str) -> bool:
         """Delete the person's key, its bytes with it; whether there was one."""
         wanted = {"org": organization_id, "user": user_id}
-        sqlite = self.store.dialect == "sqlite"
-        with self.store.transaction() as tx:
-            if sqlite:
-                tx.execute("PRAGMA secure_delete = ON")
+        with overwriting(self.store) as tx:
             found = tx.fetchone(
                 "SELECT key_id FROM okr_person_keys WHERE organization_id = :org"
                 " AND user_id = :user",

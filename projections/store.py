@@ -162,6 +162,26 @@ class PostgresViewStore(PostgresTrackingRecorder, ViewStore):
             yield _PostgresTx(self, cursor)
 
 
+@contextmanager
+def overwriting(store: ViewStore) -> Iterator[Tx]:
+    """A write transaction whose deletes overwrite the bytes they free, for erasure.
+
+    SQLite keeps deleted rows in free pages until reused; ``secure_delete`` zeroes
+    them, and is switched off again after, because the pooled connection would
+    otherwise pay for it on every later delete. PostgreSQL keeps dead rows until
+    a vacuum: the caller scrubs after (``projections/personal_keys.py``, ``scrub``).
+    """
+    with store.transaction() as tx:
+        sqlite = store.dialect == "sqlite"
+        if sqlite:
+            tx.execute("PRAGMA secure_delete = ON")
+        try:
+            yield tx
+        finally:
+            if sqlite:
+                tx.execute("PRAGMA secure_delete = OFF")
+
+
 def to_psycopg(sql: str) -> str:
     """``:name`` → ``%(name)s``; a literal ``%`` must be doubled for psycopg."""
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))

@@ -136,7 +136,7 @@ _BODY: dict[str, Any] = {
 async def receive_webhook(
     request: Request,
     runtime: RuntimeDep,
-    tracker: Annotated[str, Path(description="github, gitlab, jira or linear")],
+    tracker: Annotated[str, Path(description="github, gitlab, jira, linear or azure_devops")],
     registration_id: Annotated[
         str, Path(description="the id `POST /v1/webhook-registrations` answered")
     ],

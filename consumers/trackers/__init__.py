@@ -1,7 +1,7 @@
 """Tracker adapters: native webhook payloads → canonical ``IssueEvent``.
 
 This package owns the translation of each tracker's own webhook (GitHub,
-GitLab, Jira, Linear: one module each) into the canonical issue event of
+GitLab, Jira, Linear, Azure DevOps: one module each) into the canonical issue event of
 SPEC §4, and each tracker's way of proving a delivery is genuine. It is pure:
 no web framework, database or Kafka, so the webhook endpoint, replay tools
 and tests call the same functions.

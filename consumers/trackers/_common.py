@@ -32,6 +32,7 @@ from consumers.issue_event import (
     summarise_validation_error,
     validate_issue_event,
 )
+from domain.text import defused
 
 __all__ = [
     "IN_PROGRESS_LABELS",
@@ -329,10 +330,12 @@ def build_event(
             tracker=tracker,
             issue_key=issue_key,
             status=status,
-            raw_status=raw_status,
+            # The tracker's free texts: whatever a person typed there, a genuine
+            # delivery is stored (domain/text.py, ``defused``), never refused.
+            raw_status=None if raw_status is None else defused(raw_status),
             occurred_at=occurred_at,
-            title=title,
-            url=url,
+            title=None if title is None else defused(title),
+            url=None if url is None else defused(url),
             estimate=estimate,
         )
     except ValidationError as exc:

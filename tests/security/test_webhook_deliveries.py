@@ -282,3 +282,67 @@ def test_the_log_is_bounded_per_registration(api: Api) -> None:
     # Deleting the registration deletes its log.
     api.client.delete(f"{CREATE}/{busy['id']}", headers=admin)
     assert log.page(busy["id"], 10).deliveries == []
+
+
+def test_a_title_holding_the_sealed_marker_or_nul_is_stored_defused_not_refused(
+    api: Api,
+) -> None:
+    """Anyone may type anything into an issue title, including the marker of a sealed
+    personal text (domain/personal.py) or a NUL: the delivery is genuine and must not be
+    refused (SPEC §16), yet the text must not open as someone's sealed text. It was
+    answered 400 (rejected-bad-body) before the tracker's texts were defused."""
+    admin = api.token("ada")
+    hook = api.register(admin)
+    planted = "okr-sealed:1:" + "a" * 32 + ":AAAA\x00"
+    body = json.dumps(
+        {
+            "action": "closed",
+            "issue": {
+                "number": 9,
+                "state": "closed",
+                "updated_at": "2026-01-02T10:00:00Z",
+                "title": f"Fix {planted}",
+            },
+            "repository": {"full_name": "acme/app"},
+        }
+    ).encode()
+    answer = api.deliver(hook, body)
+    assert answer.status_code == 200, answer.text
+    issue = api.client.get(
+        "/v1/issues", headers=admin, params={"tracker": "github", "issue_key": "acme/app#9"}
+    )
+    assert issue.status_code == 200, issue.text
+    title = issue.json()["title"]
+    assert "okr-sealed:" not in title and "\x00" not in title
+    assert title == "Fix okr-sealed :1:" + "a" * 32 + ":AAAA"
+
+
+def test_nothing_older_than_the_retention_is_answered_or_kept(api: Api) -> None:
+    """``KEEP_DAYS``: a delivery older than that is not answered even by a registration
+    that has received nothing since (it used to be, until the next write pruned it),
+    and the next write prunes it."""
+    from datetime import UTC, datetime, timedelta
+
+    from api.webhook_deliveries import KEEP_DAYS, Outcome
+
+    admin = api.token("ada")
+    quiet = api.register(admin)
+    log = api.runtime.webhooks.deliveries
+    old = log.record(quiet["id"], Outcome.IGNORED, reason="long ago")
+    recent = log.record(quiet["id"], Outcome.IGNORED, reason="lately")
+    long_ago = datetime.now(UTC) - timedelta(days=KEEP_DAYS, minutes=1)
+    with api.runtime.store.transaction() as tx:
+        tx.execute(
+            "UPDATE okr_webhook_deliveries SET received_at = :at WHERE delivery_id = :id",
+            {"at": long_ago.isoformat(timespec="microseconds"), "id": old.delivery_id},
+        )
+    shown = api.deliveries(quiet["id"], admin).json()["deliveries"]
+    assert [d["reason"] for d in shown] == ["lately"]
+    log.record(quiet["id"], Outcome.IGNORED, reason="now")
+    with api.runtime.store.transaction(commit=False) as tx:
+        kept = tx.fetchall(
+            "SELECT delivery_id FROM okr_webhook_deliveries WHERE registration_id = :r",
+            {"r": quiet["id"]},
+        )
+    assert old.delivery_id not in {row["delivery_id"] for row in kept}
+    assert recent.delivery_id in {row["delivery_id"] for row in kept}
