@@ -308,8 +308,11 @@ def test_a_title_holding_the_sealed_marker_or_nul_is_stored_defused_not_refused(
     ).encode()
     answer = api.deliver(hook, body)
     assert answer.status_code == 200, answer.text
+    position = api.runtime.app.recorder.max_notification_id() or 0
     issue = api.client.get(
-        "/v1/issues", headers=admin, params={"tracker": "github", "issue_key": "acme/app#9"}
+        "/v1/issues",
+        headers=admin,
+        params={"tracker": "github", "issue_key": "acme/app#9", "min_position": position},
     )
     assert issue.status_code == 200, issue.text
     title = issue.json()["title"]
