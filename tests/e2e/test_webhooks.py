@@ -323,10 +323,6 @@ def test_bad_requests_get_the_error_shape(make_client: Client) -> None:
             400,
             "bad_request",
         ),
-        json.dumps({**opened, "issue": {**opened["issue"], "title": "a\u0000b"}}).encode(): (
-            400,
-            "bad_request",
-        ),
     }
     for body, (status, code) in cases.items():
         answer = hook.post(body)
@@ -336,6 +332,10 @@ def test_bad_requests_get_the_error_shape(make_client: Client) -> None:
     unknown = client.post(hook.url.replace("/github/", "/bitbucket/"), content=b"{}")
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
     assert runtime_of(client).app.recorder.max_notification_id() in (None, 0)
+    # A NUL in a title is someone's typing, not a broken delivery: stored without it
+    # (issue 16, never refuse a genuine delivery; it was 400).
+    nul = json.dumps({**opened, "issue": {**opened["issue"], "title": "a\u0000b"}}).encode()
+    assert hook.post(nul).status_code == 200
 
 
 def test_openapi_documents_the_webhook(make_client: Client) -> None:

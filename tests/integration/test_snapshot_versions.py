@@ -143,7 +143,9 @@ def test_snapshots_before_and_after_the_state_change_read_like_a_replay(
     with caplog.at_level(logging.WARNING, logger="commands.snapshots"):
         for version in range(old_at, w.version(objective) + 1):
             same_reads(runtime, objective, version)
-    assert not caplog.records, "both snapshots are read (the old one upcast), none ignored"
+    # Only the snapshot checker's records: the read side may log a retried batch meanwhile.
+    ignored = [r for r in caplog.records if r.name == "commands.snapshots"]
+    assert not ignored, "both snapshots are read (the old one upcast), none ignored"
     delete_snapshots(runtime, objective)
     for version, document in without.items():
         assert objective_at(runtime.app, runtime.store, objective, version=version) == document
