@@ -58,6 +58,7 @@ from consumers.trackers._common import (
 )
 from consumers.trackers.labels import estimate_by_labels, status_by_labels
 from consumers.trackers.mapping import DEFAULT_MAPPING, TrackerMapping, normalise
+from consumers.trackers.status_names import is_canonical
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -178,11 +179,8 @@ def _status(
     raise UnsupportedPayload(f"github: issue.state {state[:64]!r} is not mapped")
 
 
-def _as_status(value: str | None) -> IssueStatusName | None:
-    for status in ("todo", "in_progress", "done", "cancelled"):
-        if value == status:
-            return status
-    return None
+def _canonical(value: str | None) -> IssueStatusName | None:
+    return value if is_canonical(value) else None
 
 
 def _estimate(issue: Mapping[str, Any], mapping: TrackerMapping) -> IssueEstimate:
@@ -250,7 +248,7 @@ def adapt(
         # The board's column says more than "open", but a reopen says the
         # issue is not finished whatever column it was left in.
         known = items.column_status(node) if node is not None and action != "reopened" else None
-        column = _as_status(known)
+        column = _canonical(known)
         status, raw_status = _status(issue, state, labels, mapping, column), state
 
     # updated_at is the time of the snapshot the payload describes (it moves
@@ -291,7 +289,7 @@ def column_of(payload: Mapping[str, Any]) -> str | None:
 def column_status(column: str, mapping: TrackerMapping) -> IssueStatusName | None:
     """The status a Projects Status column maps to (the registration's first)."""
     name = normalise(column)
-    return _as_status(mapping.columns.get(name)) or DEFAULT_COLUMNS.get(name)
+    return _canonical(mapping.columns.get(name)) or DEFAULT_COLUMNS.get(name)
 
 
 def _project_item(

@@ -48,7 +48,8 @@ from consumers.trackers._common import (
     to_utc,
 )
 from consumers.trackers.labels import status_by_labels
-from consumers.trackers.mapping import DEFAULT_MAPPING, TrackerMapping, normalise
+from consumers.trackers.mapping import DEFAULT_MAPPING, TrackerMapping
+from consumers.trackers.status_names import mapped_status
 
 __all__ = ["TRACKER", "adapt", "verify"]
 
@@ -79,16 +80,6 @@ def _label_names(payload: Mapping[str, Any], attributes: Mapping[str, Any]) -> l
     return names
 
 
-def _mapped(mapping: TrackerMapping, *names: str | None) -> IssueStatusName | None:
-    for name in names:
-        if name is not None:
-            status = mapping.statuses.get(normalise(name))
-            for canonical in ("todo", "in_progress", "done", "cancelled"):
-                if status == canonical:
-                    return canonical
-    return None
-
-
 def _status(
     payload: Mapping[str, Any], attributes: Mapping[str, Any], mapping: TrackerMapping
 ) -> tuple[IssueStatusName, str]:
@@ -104,7 +95,7 @@ def _status(
     work_item_status = as_mapping(attributes.get("status"))
     name = as_text(dig(work_item_status, "name"))
     category = as_text(dig(work_item_status, "category"))
-    mapped = _mapped(mapping, name, category)
+    mapped = mapped_status(mapping, name, category)
     if mapped is not None:
         return mapped, name or category or state
     if category is not None:

@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, get_args
+
+from consumers.issue_event import IssueStatusName
 
 __all__ = [
     "CANONICAL_STATUSES",
@@ -34,7 +36,7 @@ __all__ = [
     "normalise",
 ]
 
-CANONICAL_STATUSES: Final = ("todo", "in_progress", "done", "cancelled")
+CANONICAL_STATUSES: Final[tuple[str, ...]] = get_args(IssueStatusName)
 """What a mapping may map to: the canonical statuses of SPEC §4, nothing else."""
 
 MAX_MAPPED_NAMES: Final = 100

@@ -10,15 +10,12 @@ tracker. Pure: no database, no web framework.
 
 from __future__ import annotations
 
-from typing import Final, TypeGuard, get_args
+from typing import TypeGuard
 
 from consumers.issue_event import IssueStatusName
-from consumers.trackers.mapping import TrackerMapping, normalise
+from consumers.trackers.mapping import CANONICAL_STATUSES, TrackerMapping, normalise
 
 __all__ = ["CANONICAL_STATUSES", "is_canonical", "mapped_status"]
-
-CANONICAL_STATUSES: Final = frozenset(get_args(IssueStatusName))
-"""``todo``, ``in_progress``, ``done``, ``cancelled``."""
 
 
 def is_canonical(value: object) -> TypeGuard[IssueStatusName]:
