@@ -6,6 +6,7 @@ test fails, saying which script starts it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -32,31 +33,38 @@ def _with_db(url: str, name: str) -> str:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with fresh_database(PG_ADMIN_URL) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new database on the server of ``admin_url`` (same role), dropped afterwards."""
     name = f"okr_t_{uuid.uuid4().hex[:12]}"
     try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
         pytest.fail(
-            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({error}); "
+            f"PostgreSQL is not reachable at {admin_url} ({error}); "
             "start it with scripts/postgres-up.sh",
             pytrace=False,
         )
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield _with_db(PG_ADMIN_URL, name)
+        yield _with_db(admin_url, name)
     finally:
-        _drop_database(name)
+        _drop_database(admin_url, name)
 
 
-def _drop_database(name: str) -> None:
+def _drop_database(admin_url: str, name: str) -> None:
     """Drop a test database, whoever is still connected to it.
 
     ``WITH (FORCE)`` refuses (InsufficientPrivilege) when an autovacuum worker is
     in the database, since the test role may not signal it; a plain DROP stops
     autovacuum by itself, so that is the second try.
     """
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
         for attempt in range(5):
             try:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -64,7 +64,7 @@ from domain.values import TokenRole
 from entrypoints.bootstrap import Runtime, build_runtime
 from entrypoints.consumer_process import ingestion_settings, start_consumer_thread
 from entrypoints.settings import Settings
-from tests.conftest import KAFKA_BOOTSTRAP
+from tests.conftest import KAFKA_BOOTSTRAP, PG_ADMIN_URL, fresh_database
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -422,6 +422,43 @@ def rt(pg_url: str, tmp_path: Path, topics: Topics) -> Iterator[Runtime]:
         runtime.close()
 
 
+# A cluster of its own for the outage test: stopping the one every other test uses
+# broke whichever PostgreSQL tests ran beside it on the other pytest worker (an API
+# worker of tests/e2e/test_race_workers.py died at start-up and logged a traceback).
+OUTAGE_CLUSTER = {
+    "OKR_PG_CLUSTER": "okr_outage",
+    "OKR_PG_PORT": os.environ.get("OKR_TEST_OUTAGE_PG_PORT", "15433"),
+}
+
+
+def _outage_cluster(script: str) -> None:
+    subprocess.run(
+        ["bash", f"scripts/{script}"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **OUTAGE_CLUSTER},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def outage_rt(tmp_path: Path, topics: Topics) -> Iterator[Runtime]:
+    """A runtime on a fresh database of a PostgreSQL cluster started for this test
+    alone (by the repo's script, as CI starts the main one), stopped afterwards."""
+    _outage_cluster("postgres-up.sh")
+    base = PG_ADMIN_URL.rsplit("@", 1)[0]
+    admin_url = f"{base}@127.0.0.1:{OUTAGE_CLUSTER['OKR_PG_PORT']}/okr_test"
+    try:
+        with fresh_database(admin_url) as url:
+            runtime = build_runtime(settings_for(url, tmp_path, topics))
+            try:
+                yield runtime
+            finally:
+                runtime.close()
+    finally:
+        _outage_cluster("postgres-down.sh")
+
+
 def publish(topics: Topics, messages: list[IssueEvent], organization: str | None = ORG) -> None:
     with IssueEventPublisher(KAFKA_BOOTSTRAP, topics.topic) as publisher:
         publisher.publish_all(messages, organization)
@@ -561,7 +598,8 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(
     assert_final_state(rt, scenario)
 
 
-def test_consumer_rides_out_a_postgresql_outage(rt: Runtime, topics: Topics) -> None:
+def test_consumer_rides_out_a_postgresql_outage(outage_rt: Runtime, topics: Topics) -> None:
+    rt = outage_rt
     scenario = scenario_for(rt, seed=777, count=6_000)
     publish(topics, scenario.messages)
     progress = Progress(topics)
@@ -569,13 +607,12 @@ def test_consumer_rides_out_a_postgresql_outage(rt: Runtime, topics: Topics) -> 
         with ConsumerThread(rt, topics, max_poll_records=200, max_backoff=1.0) as running:
             progress.wait(timeout=60, until=lambda done: done >= 1_000, alive=running.alive)
             try:
-                subprocess.run(["bash", "scripts/postgres-down.sh"], cwd=REPO_ROOT, check=True)
+                _outage_cluster("postgres-down.sh")
                 at_outage = progress.committed()
                 time.sleep(3)
                 during_outage = progress.committed()
             finally:
-                # Whatever happens, later tests need PostgreSQL back.
-                subprocess.run(["bash", "scripts/postgres-up.sh"], cwd=REPO_ROOT, check=True)
+                _outage_cluster("postgres-up.sh")
             progress.wait(timeout=120, alive=running.alive)
         stats = running.consumer.stats
     finally:
