@@ -64,8 +64,11 @@ def read_tree(
     tree = cycle_tree_json(store, viewer, str(cycle_id), datetime.now(UTC), team, depth)
     if tree is None:
         raise ApiError(404, f"cycle {cycle_id} not found")
-    named = named_json(runtime.people, viewer.organization_id, tree.decode())
-    return Response(named, media_type="application/json")
+    text = tree.decode()
+    del tree  # 20 MB for 10,000 objectives: not held beside its named copy (peak memory)
+    return Response(
+        named_json(runtime.people, viewer.organization_id, text), media_type="application/json"
+    )
 
 
 @router.get(
