@@ -7,7 +7,8 @@ once (``People.names``) for every id it shows, never once per item.
 
 An id without an entry (or none at all) shows ``null`` beside it. The names
 added are ``owner_user_name`` beside an objective's ``owner_user_id`` and
-``assignee_name`` beside a key result's ``assignee_id``; the routers add
+``assignee_name`` beside a key result's ``assignee_id``, and ``actor_name``
+beside a progress point's ``cause.actor``; the routers add history's
 ``actor_name``, ``author_name`` and team members' ``display_name`` themselves.
 
 Objective reads and trees are answered as stored JSON spliced together, never
@@ -116,3 +117,14 @@ def named_objective(
     """One objective in the read shape (time travel) with its names: one question asked."""
     name_objectives([objective], people.names(organization_id, people_in([objective])))
     return objective
+
+
+def name_causes(people: People, organization_id: str, points: Iterable[dict[str, Any]]) -> None:
+    """``actor_name`` beside the ``actor`` of each progress point's cause (in place): one
+    question for the page."""
+    causes = [point["cause"] for point in points if "actor" in point["cause"]]
+    if not causes:
+        return
+    names = people.names(organization_id, {cause["actor"] for cause in causes})
+    for cause in causes:
+        cause["actor_name"] = name_of(names, cause["actor"])

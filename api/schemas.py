@@ -273,8 +273,9 @@ class ProgressPoint(BaseModel):
     progress: float
     cause: dict[str, Any] = Field(
         description="what moved it: type (check_in, issue_event, weight_change, child_progress,"
-        " ...), actor, event_id for issue events, child_objective_id for roll-ups (null when"
-        " the reader may not see that objective)"
+        " ...), actor and actor_name (the directory's display name, null without an entry)"
+        " when a person caused it, event_id for issue events, child_objective_id for roll-ups"
+        " (null when the reader may not see that objective)"
     )
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from api.deps import ActorDep, AppDep, MinPosition, RuntimeDep, StoreDep, ViewerDep
-from api.display_names import name_of, named_json, named_objective
+from api.display_names import name_causes, name_of, named_json, named_objective
 from api.errors import ApiError
 from api.paging import PageDep, int_key, next_cursor
 from api.routers.objective_access import READ_ERRORS, visible_objective
@@ -136,10 +136,12 @@ def read_progress_history(
     viewer: ViewerDep,
     app: AppDep,
     store: StoreDep,
+    runtime: RuntimeDep,
     page: PageDep,
 ) -> ProgressHistoryOut:
     """Every change of the objective's or one of its key results' progress, with its cause,
-    a page at a time. A cause never names an objective the caller may not see."""
+    a page at a time. A cause never names an objective the caller may not see; its actor
+    has the directory's name beside it."""
     visible_objective(app, actor, objective_id)
     after = int_key(page.after("progress-history", str(objective_id)), 2)
     points, resume = progress_history_page(
@@ -149,6 +151,7 @@ def read_progress_history(
         after=None if after is None else (after[0], after[1]),
         limit=page.limit,
     )
+    name_causes(runtime.people, viewer.organization_id, points)
     return ProgressHistoryOut.model_validate(
         {
             "points": points,

@@ -1,10 +1,10 @@
 """Display names beside user ids (SPEC §11 "People"), over HTTP on both backends.
 
 Every read that shows a user id shows the directory's name beside it: the
-objective (and time travel), the tree, history, notes, teams, the dashboard's
-pages and the audit trail. A name is ``null`` where the directory has no entry
-(the dashboard shows the id), a PUT changes it in every read at once, and an
-erased entry leaves no trace of the name in any of them.
+objective (and time travel), the tree, history, progress history, notes, teams,
+the dashboard's pages and the audit trail. A name is ``null`` where the
+directory has no entry (the dashboard shows the id), a PUT changes it in every
+read at once, and an erased entry leaves no trace of the name in any of them.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def reads(api: Api, s: Scene) -> dict[str, Any]:
     past = api.get(f"/objectives/{s.objective}", s.leo, version=objective["version"])
     tree = _node(api.get(f"/cycles/{s.cycle}/tree", s.leo), s.objective)
     history = api.get(f"/objectives/{s.objective}/history", s.leo)["events"]
+    points = api.get(f"/objectives/{s.objective}/progress-history", s.leo)["points"]
     notes = api.get(f"/objectives/{s.objective}/notes", s.leo)["notes"]
     team = api.get(f"/teams/{s.team}", s.leo)
     teams = api.get("/teams", s.leo)["teams"]
@@ -121,6 +122,9 @@ def reads(api: Api, s: Scene) -> dict[str, Any]:
     found["history leo"] = {name for actor, name in by_actor if actor == "leo"}
     found["history ada"] = {name for actor, name in by_actor if actor == "ada"}
     found["note author"] = {n["author_name"] for n in notes}
+    found["progress leo"] = {
+        p["cause"]["actor_name"] for p in points if p["cause"].get("actor") == "leo"
+    }
     found["team member"] = members["leo"]
     found["teams member"] = listed["leo"]
     found["team manager"] = members["max"]
@@ -137,6 +141,7 @@ def expected(olive: str | None, leo: str | None) -> dict[str, Any]:
             "history leo": {leo},
             "history ada": {None},
             "note author": {leo},
+            "progress leo": {leo},
             "team member": leo,
             "teams member": leo,
             "team manager": None,
