@@ -52,7 +52,6 @@ class Runtime:
     webhooks: WebhookRegistry
     follower: Follower
     personal_keys: PersonalKeyStore
-    following: bool = field(default=False)
     closed: bool = field(default=False)
 
     def start_following(self) -> None:
@@ -63,7 +62,6 @@ class Runtime:
             poll_interval=self.settings.projection_poll_interval,
             listen=not self.settings.embedded,
         )
-        self.following = True
 
     def wait_for(self, position: int | None) -> bool:
         """Read-your-writes, bounded by the configured timeout (≤ 5 s)."""
@@ -79,12 +77,14 @@ class Runtime:
         self.store.revive()
 
     def close(self) -> None:
-        """Stop following, close both stores; a second call does nothing."""
+        """Stop following, close both stores; a second call does nothing.
+
+        The follower is stopped whoever started it (``start_following`` or its own
+        ``start``): left running, it would retry over closed stores for ever."""
         if self.closed:
             return
         self.closed = True
-        if self.following:
-            self.follower.stop()
+        self.follower.stop()
         self.app.close()
         self.store.close()
         log.info("closed the event store and the read-model store")

@@ -225,3 +225,12 @@ def test_a_reader_waiting_for_its_write_skips_the_batch_window(backend: Settings
         assert runtime.follower.wait_for(second, timeout=window / 2)
     finally:
         runtime.close()
+
+
+def test_closing_the_runtime_stops_a_follower_it_did_not_start(backend: Settings) -> None:
+    """A follower started by its own ``start`` (as tests and tools do) went on after
+    ``Runtime.close``, retrying over the closed stores and logging into later tests."""
+    runtime = build_runtime(backend)
+    runtime.follower.start(poll_interval=60.0)
+    runtime.close()
+    assert not runtime.follower.running
