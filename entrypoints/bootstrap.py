@@ -18,6 +18,7 @@ from api.tokens import TokenStore
 from api.webhook_registry import WebhookRegistry
 from commands.application import OkrApplication
 from entrypoints.errors import CannotStart
+from entrypoints.schema_lock import schema_lock
 from entrypoints.settings import EVENTS_FILE, Settings
 from projections.alignment_queries import subtree_height
 from projections.cycles import CyclesView
@@ -110,32 +111,33 @@ def build_runtime(
     (``okr project --partitions N --partition I``).
     """
     settings = settings or Settings()
-    app = application(settings.eventsourcing_env())
-    store = open_view_store(views_env(settings))
-    # Alignment depth: the write side asks the objectives read model what hangs below.
-    app.subtree_height = partial(subtree_height, store)
-    # Personal texts are sealed with their author's key (domain/personal.py).
-    personal_keys = PersonalKeyStore(store)
-    app.personal_keys = personal_keys
-    partition, partitions = share
-    follower = Follower(
-        app,
-        store,
-        read_models(),
-        batch_window=settings.projection_batch_window,
-        partitions=partitions,
-        partition=partition,
-    )
-    return Runtime(
-        settings=settings,
-        app=app,
-        store=store,
-        tokens=TokenStore(store, settings.token_cache_seconds),
-        people=People(store),
-        webhooks=WebhookRegistry(store),
-        follower=follower,
-        personal_keys=personal_keys,
-    )
+    with schema_lock(settings):  # every constructor below creates its tables if missing
+        app = application(settings.eventsourcing_env())
+        store = open_view_store(views_env(settings))
+        # Alignment depth: the write side asks the objectives read model what hangs below.
+        app.subtree_height = partial(subtree_height, store)
+        # Personal texts are sealed with their author's key (domain/personal.py).
+        personal_keys = PersonalKeyStore(store)
+        app.personal_keys = personal_keys
+        partition, partitions = share
+        follower = Follower(
+            app,
+            store,
+            read_models(),
+            batch_window=settings.projection_batch_window,
+            partitions=partitions,
+            partition=partition,
+        )
+        return Runtime(
+            settings=settings,
+            app=app,
+            store=store,
+            tokens=TokenStore(store, settings.token_cache_seconds),
+            people=People(store),
+            webhooks=WebhookRegistry(store),
+            follower=follower,
+            personal_keys=personal_keys,
+        )
 
 
 def open_runtime(
