@@ -14,11 +14,13 @@ without it these tests fail, they never skip.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -186,6 +188,7 @@ class Browser:
             ],
             pass_fds=(3, 4),
             preexec_fn=pipe_fds,
+            start_new_session=True,  # its helper processes too are stopped at the end
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -216,9 +219,19 @@ class Browser:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait(timeout=15)
+        # Chromium's helpers outlive its main process for a moment and still write
+        # into the profile: CI once failed removing it ("Directory not empty").
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)
         os.close(self._commands)
         os.close(self._answers)
-        self._profile.cleanup()
+        for _ in range(20):
+            try:
+                self._profile.cleanup()
+                return
+            except OSError:
+                time.sleep(0.1)
+        shutil.rmtree(self._profile.name, ignore_errors=True)
 
     def _receive(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
