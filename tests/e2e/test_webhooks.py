@@ -10,6 +10,7 @@ from the real broker.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -119,6 +120,10 @@ def signature_headers(tracker: str, body: bytes, secret: str) -> dict[str, str]:
         "gitlab": {"X-Gitlab-Token": secret},
         "jira": {"X-Hub-Signature": f"sha256={digest}"},
         "linear": {"Linear-Signature": digest},
+        # Azure DevOps: basic authentication, the secret as the password
+        "azure_devops": {
+            "Authorization": "Basic " + base64.b64encode(f"okr:{secret}".encode()).decode()
+        },
     }[tracker]
 
 
@@ -391,6 +396,73 @@ def test_with_kafka_the_canonical_event_is_published(tmp_path: Path) -> None:
         assert dict(record.headers) == {ORGANIZATION_HEADER: b"beta"}
         # Published, not applied: the consumer does that.
         assert issue_id("beta", "github", expected.issue_key) not in runtime.app.repository
+    finally:
+        runtime.close()
+        admin.delete_topics([topic])
+        admin.close()
+
+
+AZURE_DEVOPS_FIXTURES = sorted(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "trackers" / "azure_devops").glob(
+        "workitem.*.json"
+    )
+)
+
+
+@pytest.mark.kafka
+def test_with_kafka_every_trackers_real_deliveries_are_published_as_adapted(
+    tmp_path: Path,
+) -> None:
+    """SPEC §16, one conversion, for all five trackers: every real payload (the
+    shared ones and Azure DevOps's), delivered signed to a registration of a
+    service with Kafka, reaches the topic as exactly ``adapt`` of that delivery,
+    keyed by its issue and with the registration's organization."""
+    topic = f"okr.test.webhooks.{uuid.uuid4().hex[:10]}"
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=10_000)
+    admin.create_topics(
+        {topic: {"num_partitions": 3, "replication_factor": 1}}, wait_for_metadata=True
+    )
+    settings = Settings(
+        data_dir=tmp_path, database_url=None, kafka_bootstrap=KAFKA_BOOTSTRAP, kafka_topic=topic
+    )
+    runtime = build_runtime(settings)
+    app = app_with_webhooks(runtime)
+    expected: dict[str, Any] = {}  # event id -> the canonical event
+    answers: dict[str, int] = {}
+    try:
+        with TestClient(app) as client:
+            client.runtime = runtime  # type: ignore[attr-defined]
+            hooks: dict[str, Hook] = {}
+            for path in [*FIXTURES, *AZURE_DEVOPS_FIXTURES]:
+                tracker = path.parent.name
+                hook = hooks.setdefault(tracker, Hook(client, tracker, "beta"))
+                body = path.read_bytes()
+                if tracker == "linear":
+                    body = fresh_linear(body)  # what is signed and posted is what is adapted
+                answer = client.post(
+                    hook.url, content=body, headers=signature_headers(tracker, body, hook.secret)
+                )
+                answers[fixture_id(path)] = answer.status_code
+                assert answer.status_code == 202, f"{fixture_id(path)}: {answer.text}"
+                if answer.json().get("published"):
+                    event = adapt(tracker, json.loads(body), {})
+                    assert answer.json()["event_id"] == event.event_id
+                    expected[event.event_id] = event
+            webhooks.close_webhook_publisher(app)
+        assert {p.parent.name for p in FIXTURES} == {"github", "gitlab", "jira", "linear"}
+        published_trackers = {event.tracker for event in expected.values()}
+        assert published_trackers == {"github", "gitlab", "jira", "linear", "azure_devops"}
+        assert len(expected) >= len(FIXTURES) + 3  # every shared one; Azure's issue kinds
+
+        records = read_all(topic, expected_count=len(expected))
+        got = {}
+        for record in records:
+            event = parse_issue_event(record.value)
+            assert record.key == event.message_key.encode()
+            assert dict(record.headers) == {ORGANIZATION_HEADER: b"beta"}
+            got[event.event_id] = event
+        assert len(records) == len(expected)
+        assert got == expected
     finally:
         runtime.close()
         admin.delete_topics([topic])
