@@ -1,7 +1,7 @@
 """Attacks on the people directory (SPEC §11, §9): ``PUT/GET /v1/users``.
 
 Another organization's entries are never seen (not listed, 404 by id, never
-a name in a read); only an admin writes; an integration token reads nothing
+a name in any read, progress history's causes included); only an admin writes; an integration token reads nothing
 of it; e-mail addresses only for admins and the person; bodies far too big
 are 413; every value at its limit passes and one past it is 422; two puts at
 once end with one of them whole; a full directory takes no new entry.
@@ -20,6 +20,7 @@ from api.app import create_app
 from domain.person import DISPLAY_NAME_LIMIT, EMAIL_LIMIT, EMAIL_LOCAL_LIMIT, USER_ID_LIMIT
 from entrypoints.bootstrap import Runtime
 from tests.e2e.test_api_support import Api, assert_error
+from tests.e2e.test_people_names import reads, scene
 
 
 @pytest.fixture
@@ -61,6 +62,19 @@ def test_another_organizations_entries_are_never_seen(api: Api) -> None:
     cursor = api.get("/users", eve, limit=1)["next_cursor"]
     assert cursor is not None
     assert_error(api.call("GET", "/users", ada, params={"cursor": cursor}), 422)
+
+
+def test_every_read_names_from_its_own_organizations_directory(api: Api) -> None:
+    """Objective, time travel, tree, history, progress history, notes, teams: a
+    person with an entry in globex only is named nowhere in acme."""
+    s = scene(api)  # acme: olive owns, leo is assigned, checks in and writes a note
+    eve = api.token("eve", "admin", org="globex")
+    for user in ("olive", "leo", "max", "ada"):
+        api.put(f"/users/{user}", eve, {"display_name": f"{user} of Globex"}, 200)
+    found = reads(api, s)
+    assert not any("Globex" in repr(value) for value in found.values()), found
+    points = api.call("GET", f"/objectives/{s.objective}/progress-history", s.leo).text
+    assert "Globex" not in points and '"actor_name":null' in points
 
 
 # ---------------------------------------------------------------- roles
