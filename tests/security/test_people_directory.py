@@ -1,10 +1,11 @@
 """Attacks on the people directory (SPEC §11, §9): ``PUT/GET /v1/users``.
 
 Another organization's entries are never seen (not listed, 404 by id, never
-a name in any read, progress history's causes included); only an admin writes; an integration token reads nothing
-of it; e-mail addresses only for admins and the person; bodies far too big
-are 413; every value at its limit passes and one past it is 422; two puts at
-once end with one of them whole; a full directory takes no new entry.
+a name in any read, progress history's causes included); only an admin
+writes; an integration token reads nothing of it; e-mail addresses only for
+admins and the person; bodies far too big are 413; every value at its limit
+passes and one past it is 422; two puts at once end with one of them whole; a
+full directory takes no new entry.
 """
 
 from __future__ import annotations
