@@ -18,6 +18,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -363,8 +364,17 @@ def test_openapi_documents_the_webhook(make_client: Client) -> None:
 # ----------------------------------------------------------------- with Kafka
 
 
-@pytest.mark.kafka
-def test_with_kafka_the_canonical_event_is_published(tmp_path: Path) -> None:
+@dataclass
+class WithKafka:
+    """An embedded service whose webhooks publish to a fresh 3-partition topic."""
+
+    runtime: Runtime
+    app: FastAPI
+    topic: str
+
+
+@pytest.fixture
+def with_kafka(tmp_path: Path) -> Iterator[WithKafka]:
     topic = f"okr.test.webhooks.{uuid.uuid4().hex[:10]}"
     try:
         admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=10_000)
@@ -377,29 +387,34 @@ def test_with_kafka_the_canonical_event_is_published(tmp_path: Path) -> None:
         data_dir=tmp_path, database_url=None, kafka_bootstrap=KAFKA_BOOTSTRAP, kafka_topic=topic
     )
     runtime = build_runtime(settings)
-    app = app_with_webhooks(runtime)
     try:
-        body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
-        expected = adapt("github", json.loads(body), {"X-GitHub-Delivery": "d-1"})
-        with TestClient(app) as client:
-            client.runtime = runtime  # type: ignore[attr-defined]
-            answer = Hook(client, "github", "beta").post(body, {"X-GitHub-Delivery": "d-1"})
-            assert answer.status_code == 202, answer.text
-            assert answer.json() == {"event_id": expected.event_id, "published": True}
-            webhooks.close_webhook_publisher(app)
-
-        records = read_all(topic, expected_count=1)
-        assert len(records) == 1
-        record = records[0]
-        assert record.key == expected.message_key.encode()
-        assert parse_issue_event(record.value) == expected
-        assert dict(record.headers) == {ORGANIZATION_HEADER: b"beta"}
-        # Published, not applied: the consumer does that.
-        assert issue_id("beta", "github", expected.issue_key) not in runtime.app.repository
+        yield WithKafka(runtime, app_with_webhooks(runtime), topic)
     finally:
         runtime.close()
         admin.delete_topics([topic])
         admin.close()
+
+
+@pytest.mark.kafka
+def test_with_kafka_the_canonical_event_is_published(with_kafka: WithKafka) -> None:
+    runtime, app = with_kafka.runtime, with_kafka.app
+    body = (FIXTURES_DIR / "github" / "issues.closed.completed.zulip.json").read_bytes()
+    expected = adapt("github", json.loads(body), {"X-GitHub-Delivery": "d-1"})
+    with TestClient(app) as client:
+        client.runtime = runtime  # type: ignore[attr-defined]
+        answer = Hook(client, "github", "beta").post(body, {"X-GitHub-Delivery": "d-1"})
+        assert answer.status_code == 202, answer.text
+        assert answer.json() == {"event_id": expected.event_id, "published": True}
+        webhooks.close_webhook_publisher(app)
+
+    records = read_all(with_kafka.topic, expected_count=1)
+    assert len(records) == 1
+    record = records[0]
+    assert record.key == expected.message_key.encode()
+    assert parse_issue_event(record.value) == expected
+    assert dict(record.headers) == {ORGANIZATION_HEADER: b"beta"}
+    # Published, not applied: the consumer does that.
+    assert issue_id("beta", "github", expected.issue_key) not in runtime.app.repository
 
 
 AZURE_DEVOPS_FIXTURES = sorted(
@@ -411,62 +426,45 @@ AZURE_DEVOPS_FIXTURES = sorted(
 
 @pytest.mark.kafka
 def test_with_kafka_every_trackers_real_deliveries_are_published_as_adapted(
-    tmp_path: Path,
+    with_kafka: WithKafka,
 ) -> None:
     """SPEC §16, one conversion, for all five trackers: every real payload (the
     shared ones and Azure DevOps's), delivered signed to a registration of a
     service with Kafka, reaches the topic as exactly ``adapt`` of that delivery,
     keyed by its issue and with the registration's organization."""
-    topic = f"okr.test.webhooks.{uuid.uuid4().hex[:10]}"
-    admin = KafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP, request_timeout_ms=10_000)
-    admin.create_topics(
-        {topic: {"num_partitions": 3, "replication_factor": 1}}, wait_for_metadata=True
-    )
-    settings = Settings(
-        data_dir=tmp_path, database_url=None, kafka_bootstrap=KAFKA_BOOTSTRAP, kafka_topic=topic
-    )
-    runtime = build_runtime(settings)
-    app = app_with_webhooks(runtime)
     expected: dict[str, Any] = {}  # event id -> the canonical event
-    answers: dict[str, int] = {}
-    try:
-        with TestClient(app) as client:
-            client.runtime = runtime  # type: ignore[attr-defined]
-            hooks: dict[str, Hook] = {}
-            for path in [*FIXTURES, *AZURE_DEVOPS_FIXTURES]:
-                tracker = path.parent.name
-                hook = hooks.setdefault(tracker, Hook(client, tracker, "beta"))
-                body = path.read_bytes()
-                if tracker == "linear":
-                    body = fresh_linear(body)  # what is signed and posted is what is adapted
-                answer = client.post(
-                    hook.url, content=body, headers=signature_headers(tracker, body, hook.secret)
-                )
-                answers[fixture_id(path)] = answer.status_code
-                assert answer.status_code == 202, f"{fixture_id(path)}: {answer.text}"
-                if answer.json().get("published"):
-                    event = adapt(tracker, json.loads(body), {})
-                    assert answer.json()["event_id"] == event.event_id
-                    expected[event.event_id] = event
-            webhooks.close_webhook_publisher(app)
-        assert {p.parent.name for p in FIXTURES} == {"github", "gitlab", "jira", "linear"}
-        published_trackers = {event.tracker for event in expected.values()}
-        assert published_trackers == {"github", "gitlab", "jira", "linear", "azure_devops"}
-        assert len(expected) >= len(FIXTURES) + 3  # every shared one; Azure's issue kinds
+    with TestClient(with_kafka.app) as client:
+        client.runtime = with_kafka.runtime  # type: ignore[attr-defined]
+        hooks: dict[str, Hook] = {}
+        for path in [*FIXTURES, *AZURE_DEVOPS_FIXTURES]:
+            tracker = path.parent.name
+            hook = hooks.setdefault(tracker, Hook(client, tracker, "beta"))
+            body = path.read_bytes()
+            if tracker == "linear":
+                body = fresh_linear(body)  # what is signed and posted is what is adapted
+            answer = client.post(
+                hook.url, content=body, headers=signature_headers(tracker, body, hook.secret)
+            )
+            assert answer.status_code == 202, f"{fixture_id(path)}: {answer.text}"
+            if answer.json().get("published"):
+                event = adapt(tracker, json.loads(body), {})
+                assert answer.json()["event_id"] == event.event_id
+                expected[event.event_id] = event
+        webhooks.close_webhook_publisher(with_kafka.app)
+    assert {p.parent.name for p in FIXTURES} == {"github", "gitlab", "jira", "linear"}
+    published_trackers = {event.tracker for event in expected.values()}
+    assert published_trackers == {"github", "gitlab", "jira", "linear", "azure_devops"}
+    assert len(expected) >= len(FIXTURES) + 3  # every shared one; Azure's issue kinds
 
-        records = read_all(topic, expected_count=len(expected))
-        got = {}
-        for record in records:
-            event = parse_issue_event(record.value)
-            assert record.key == event.message_key.encode()
-            assert dict(record.headers) == {ORGANIZATION_HEADER: b"beta"}
-            got[event.event_id] = event
-        assert len(records) == len(expected)
-        assert got == expected
-    finally:
-        runtime.close()
-        admin.delete_topics([topic])
-        admin.close()
+    records = read_all(with_kafka.topic, expected_count=len(expected))
+    got = {}
+    for record in records:
+        event = parse_issue_event(record.value)
+        assert record.key == event.message_key.encode()
+        assert dict(record.headers) == {ORGANIZATION_HEADER: b"beta"}
+        got[event.event_id] = event
+    assert len(records) == len(expected)
+    assert got == expected
 
 
 def read_all(topic: str, expected_count: int, timeout: float = 20) -> list[Any]:
