@@ -69,8 +69,9 @@ def serve(args: argparse.Namespace) -> int:
     sock = listening_socket(host, port)
     if workers > 1:
         sock.close()  # the port is free; uvicorn's supervisor binds it for its workers
-        # The schema once, here: N workers each running CREATE TABLE IF NOT EXISTS on
-        # a fresh database race in PostgreSQL's catalog, and one of them dies.
+        # Once, here, before any worker: an unreachable database is one line and exit
+        # code, not N workers dying and restarted; the schema is made here too (the
+        # workers after it, and any other process, take turns: schema_lock.py).
         open_runtime(settings).close()
         with shared_by_workers():  # one scrape of any worker shows all of them
             uvicorn.run(

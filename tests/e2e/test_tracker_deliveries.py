@@ -10,8 +10,6 @@ docs/trackers.md says, the rest are logged as ignored with their reason.
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 import json
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -38,6 +36,7 @@ from domain.objective import Objective
 from domain.values import TokenRole
 from entrypoints.bootstrap import Runtime, build_runtime
 from tests.conftest import embedded_settings
+from tests.e2e.test_webhooks import signature_headers
 
 OWN = Path(__file__).resolve().parents[1] / "fixtures" / "trackers"
 GITHUB = OWN / "github"
@@ -59,16 +58,11 @@ class Hook:
 
     def post(self, payload: Any, event: str | None = None) -> Response:
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        if self.tracker == "linear":
-            digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-            return self.client.post(self.url, content=body, headers={"Linear-Signature": digest})
-        if self.tracker == "github":
-            digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-            headers = {"X-Hub-Signature-256": f"sha256={digest}"}
-            if event is not None:
-                headers["X-GitHub-Event"] = event
-        else:
-            headers = {"X-Gitlab-Token": self.secret, "X-Gitlab-Event": event or "Issue Hook"}
+        headers = signature_headers(self.tracker, body, self.secret)
+        if self.tracker == "github" and event is not None:
+            headers["X-GitHub-Event"] = event
+        elif self.tracker == "gitlab":
+            headers["X-Gitlab-Event"] = event or "Issue Hook"
         return self.client.post(self.url, content=body, headers=headers)
 
     def log(self) -> list[dict[str, Any]]:

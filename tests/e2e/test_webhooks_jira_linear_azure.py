@@ -10,9 +10,6 @@ a deleted then restored work item.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -21,21 +18,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from consumers.trackers import adapt
-from tests.e2e.test_webhooks import Client, make_client, runtime_of, stored_issue
+from tests.e2e.test_webhooks import (
+    Client,
+    make_client,
+    runtime_of,
+    signature_headers,
+    stored_issue,
+)
 from tests.tracker_event_kinds import LOCAL_FIXTURES_DIR, published_kinds
 
 __all__ = ["make_client"]  # the fixture, imported so pytest finds it here
-
-
-def signed(tracker: str, body: bytes, secret: str) -> dict[str, str]:
-    """The headers each tracker sends for a registration with ``secret``."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if tracker == "jira":
-        return {"X-Hub-Signature": f"sha256={digest}"}
-    if tracker == "linear":
-        return {"Linear-Signature": digest}
-    token = base64.b64encode(f"okr:{secret}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}  # Azure DevOps: basic authentication
 
 
 def deliver(client: TestClient, tracker: str, payload: dict[str, Any]) -> Any:
@@ -43,7 +35,7 @@ def deliver(client: TestClient, tracker: str, payload: dict[str, Any]) -> Any:
     if tracker == "linear":  # a signed Linear delivery must be fresh
         payload = {**payload, "webhookTimestamp": int(time.time() * 1000)}
     body = json.dumps(payload).encode()
-    headers = signed(tracker, body, registration.secret)
+    headers = signature_headers(tracker, body, registration.secret)
     return client.post(registration.url, content=body, headers=headers)
 
 
@@ -87,7 +79,9 @@ def test_azure_devops_secret_is_checked(make_client: Client) -> None:
     url, secret = azure_hook(client)
     body = (LOCAL_FIXTURES_DIR / "azure_devops" / "workitem.updated.asplabs.json").read_bytes()
     assert client.post(url, content=body).status_code == 401
-    wrong = client.post(url, content=body, headers=signed("azure_devops", body, "not-it"))
+    wrong = client.post(
+        url, content=body, headers=signature_headers("azure_devops", body, "not-it")
+    )
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "unauthorized"
     header = client.post(url, content=body, headers={"X-Webhook-Secret": secret + "x"})
@@ -96,7 +90,9 @@ def test_azure_devops_secret_is_checked(make_client: Client) -> None:
     assert runtime_of(client).app.recorder.max_notification_id() in (None, 0)
     by_header = client.post(url, content=body, headers={"X-Webhook-Secret": secret})
     assert by_header.status_code == 200, by_header.text
-    by_basic = client.post(url, content=body, headers=signed("azure_devops", body, secret))
+    by_basic = client.post(
+        url, content=body, headers=signature_headers("azure_devops", body, secret)
+    )
     assert by_basic.status_code == 200
     assert by_basic.json()["duplicate"] is True  # the same body: the same event
 
@@ -106,7 +102,9 @@ def test_azure_devops_deleted_then_restored_work_item(make_client: Client) -> No
     url, secret = azure_hook(client)
     for name, status in (("workitem.deleted", "cancelled"), ("workitem.restored", "todo")):
         body = (LOCAL_FIXTURES_DIR / "azure_devops" / f"{name}.asplabs.json").read_bytes()
-        answer = client.post(url, content=body, headers=signed("azure_devops", body, secret))
+        answer = client.post(
+            url, content=body, headers=signature_headers("azure_devops", body, secret)
+        )
         assert answer.status_code == 200, answer.text
         assert answer.json()["applied"] is True
         expected = adapt("azure_devops", json.loads(body), {})
